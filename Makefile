@@ -1,0 +1,82 @@
+# PERÚ INFOMIGRA assistant. Two commands: `make run` (the assistant) and `make test` (every check).
+# Two Python 3.10 environments (see README, "Architecture"):
+#   .venv      Rasa 3.6.21 server and our channel connectors (Rasa's pinned libraries)
+#   .venv-svc  action server, stores, desk, reports, CLI and tests (current libraries)
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+PYTHON310 := $(shell scripts/python310.sh)
+RASA := .venv/bin/rasa
+SVC := .venv-svc/bin
+ENDPOINTS ?= endpoints.yml
+RASA_PORT ?= 5005
+ACTIONS_PORT ?= 5055
+export RASA_TELEMETRY_ENABLED := false
+export TF_CPP_MIN_LOG_LEVEL := 2
+export SQLALCHEMY_SILENCE_UBER_WARNING := 1
+
+.PHONY: help install run test lint validate train test-stories test-nlu pytest actions clean
+
+help:
+	@echo "make run    install what is missing, train if the model is stale, start the assistant"
+	@echo "make test   install what is missing, then every check: lint, data, stories, NLU, pytest"
+
+.venv/.installed: requirements/rasa.txt pyproject.toml
+	test -x .venv/bin/python || $(PYTHON310) -m venv .venv
+	.venv/bin/pip install -q --disable-pip-version-check -r requirements/rasa.txt
+	.venv/bin/pip install -q --disable-pip-version-check --no-deps -e .
+	touch $@
+
+.venv-svc/.installed: requirements/services.txt pyproject.toml
+	test -x .venv-svc/bin/python || $(PYTHON310) -m venv .venv-svc
+	.venv-svc/bin/pip install -q --disable-pip-version-check -r requirements/services.txt
+	.venv-svc/bin/pip install -q --disable-pip-version-check --no-deps -e .
+	touch $@
+
+install: .venv/.installed .venv-svc/.installed
+
+train: install
+	.venv/bin/python scripts/train_if_stale.py
+
+actions: install
+	$(SVC)/python -m rasa_sdk --actions actions --port $(ACTIONS_PORT)
+
+run: train
+	@mkdir -p var
+	@$(SVC)/infomigra kb check
+	@$(SVC)/python -m rasa_sdk --actions actions --port $(ACTIONS_PORT) & \
+	  actions_pid=$$!; trap 'kill $$actions_pid 2>/dev/null' EXIT INT TERM; \
+	  echo ""; \
+	  echo "  Action server: http://localhost:$(ACTIONS_PORT)/health"; \
+	  echo "  Rasa server:   http://localhost:$(RASA_PORT)  (ready when it logs 'Rasa server is up and running')"; \
+	  echo "  Chat (REST):   curl -s localhost:$(RASA_PORT)/webhooks/rest/webhook -d '{\"sender\":\"yo\",\"message\":\"hola\"}'"; \
+	  echo "  Chat (terminal, in another shell): .venv/bin/rasa shell"; \
+	  echo ""; \
+	  api_flags=""; \
+	  if [ -n "$$RASA_AUTH_TOKEN" ]; then api_flags="--enable-api --auth-token $$RASA_AUTH_TOKEN"; \
+	  else echo "  (HTTP API off: set RASA_AUTH_TOKEN to enable it with token auth)"; fi; \
+	  $(RASA) run --model models/infomigra.tar.gz --endpoints $(ENDPOINTS) --credentials credentials.yml \
+	    --port $(RASA_PORT) $$api_flags
+
+lint: install
+	$(SVC)/ruff check bot actions tests bench scripts
+
+validate: install
+	$(SVC)/infomigra kb check
+	$(RASA) data validate --fail-on-warnings
+
+test-stories: train
+	$(RASA) test core --model models/infomigra.tar.gz --stories tests/stories \
+	  --fail-on-prediction-errors --out results/core --no-plot
+
+test-nlu: train
+	$(RASA) test nlu --model models/infomigra.tar.gz --nlu tests/nlu --out results/nlu --no-plot
+	.venv/bin/python scripts/check_nlu.py results/nlu
+
+pytest: train
+	$(SVC)/pytest -q
+
+test: lint validate test-stories test-nlu pytest
+
+clean:
+	rm -rf models results var/*.db

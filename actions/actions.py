@@ -1,0 +1,186 @@
+"""Custom actions: answers from the knowledge base, the search offer, and the advisor offer.
+
+Runs in the action server (`.venv-svc`, rasa-sdk 3.6.2). The knowledge base is loaded and
+checked once, when this module is imported: a broken article stops the server at start-up
+with the file name, instead of failing in the middle of a conversation.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from bot import countries, knowledge
+from bot.knowledge.render import MENU_BUTTON, Message, article_button
+from bot.text import words
+
+KB = knowledge.load()
+
+# Per-country topics offered when someone names only a country ("¿y para Chile?").
+COUNTRY_TOPICS: tuple[tuple[str, str], ...] = (
+    ("emigrar/tramites", "Permisos y visas"),
+    ("emigrar/primeros-pasos", "Primeros pasos al llegar"),
+    ("exterior/instituciones", "Consulados e instituciones"),
+    ("exterior/convenios", "Convenios con el Perú"),
+    ("seguridad/emergencia", "Emergencias"),
+)
+
+
+ASK_COUNTRY = "¿Para qué país? Elige uno o escribe su nombre."
+NOT_UNDERSTOOD = "Perdona, me perdí un poco. ¿Me lo escribes con otras palabras? También puedes ver el menú."
+
+
+def country_buttons() -> list[dict[str, str]]:
+    """The five destinations of the directive plus "Otro país", answering the pending topic."""
+    options = [(countries.name(slug), slug) for slug in countries.DESTINATIONS] + [("Otro país", countries.OTHER)]
+    return [{"title": title, "payload": f'/informar_pais{{"country":"{slug}"}}'} for title, slug in options]
+
+
+def _send(dispatcher: CollectingDispatcher, messages: list[Message]) -> None:
+    for message in messages:
+        dispatcher.utter_message(**message.as_dict())
+
+
+def _country_from(tracker: Tracker) -> str | None:
+    """The destination named in the latest message, else the one remembered in the slot.
+
+    Peru itself is never a destination ("PERÚ INFOMIGRA", "vivo en Lima"), so it is skipped.
+    """
+    latest = [e.get("value") for e in tracker.latest_message.get("entities", []) if e.get("entity") == "country"]
+    for value in latest + [tracker.get_slot("country")]:
+        slug = countries.normalize(value)
+        if slug and slug != countries.HOME:
+            return slug
+    return None
+
+
+def answer(dispatcher: CollectingDispatcher, topic: str, country: str | None) -> list[EventType]:
+    """Send the article of `topic` for `country` (or ask for the country) and record it."""
+    events: list[EventType] = [SlotSet("topic", topic)]
+    if KB.is_per_country(topic):
+        if not country:
+            dispatcher.utter_message(text=ASK_COUNTRY, buttons=country_buttons())
+            return events
+        article = KB.for_topic(topic, None if country == countries.OTHER else country)
+        intro = None
+        if article and article.country is None and country != countries.OTHER:
+            intro = (
+                f"Todavía no tengo una guía específica para {countries.name(country)}. "
+                "Te dejo la información general; un asesor puede orientarte sobre ese país."
+            )
+        events.append(SlotSet("country", country))
+    else:
+        article = KB.get(topic)
+        intro = None
+    if article is None:
+        dispatcher.utter_message(text=NOT_UNDERSTOOD, buttons=[MENU_BUTTON])
+        return events
+    _send(dispatcher, knowledge.render(article, intro=intro))
+    return events + [SlotSet("article_id", article.id)]
+
+
+class ActionAnswerTopic(Action):
+    """Answer a topic intent, or a country given for the topic asked before."""
+
+    def name(self) -> str:
+        return "action_answer_topic"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        intent = tracker.latest_message.get("intent", {}).get("name")
+        country = _country_from(tracker)
+        if intent == "informar_pais":
+            topic = tracker.get_slot("topic")
+            if topic and KB.is_per_country(topic):
+                return answer(dispatcher, topic, country)
+            return self._offer_country_topics(dispatcher, country)
+        topic = KB.topic_by_intent.get(intent or "")
+        if topic is None:
+            dispatcher.utter_message(text=NOT_UNDERSTOOD, buttons=[MENU_BUTTON])
+            return []
+        return answer(dispatcher, topic, country)
+
+    @staticmethod
+    def _offer_country_topics(dispatcher: CollectingDispatcher, country: str | None) -> list[EventType]:
+        if not country or country == countries.OTHER:
+            dispatcher.utter_message(response="utter_menu")
+            return []
+        buttons = [
+            {"title": title, "payload": f'/{knowledge.intent_for_topic(topic)}{{"country":"{country}"}}'}
+            for topic, title in COUNTRY_TOPICS
+        ]
+        dispatcher.utter_message(
+            text=f"¿Qué quieres saber sobre {countries.name(country)}?", buttons=buttons + [MENU_BUTTON]
+        )
+        return [SlotSet("country", country)]
+
+
+class ActionShowArticle(Action):
+    """Show the article chosen from a list of buttons (by payload, or "la segunda" by position)."""
+
+    ORDINALS = {"1": 0, "uno": 0, "primer": 0, "primera": 0, "primero": 0,
+                "2": 1, "dos": 1, "segunda": 1, "segundo": 1,
+                "3": 2, "tres": 2, "tercera": 2, "tercero": 2}
+
+    def name(self) -> str:
+        return "action_show_article"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        chosen = next(tracker.get_latest_entity_values("article"), None)
+        if chosen is None:
+            offer = tracker.get_slot("kb_offer") or []
+            text = words(tracker.latest_message.get("text") or "")
+            position = next((self.ORDINALS[w] for w in text if w in self.ORDINALS), None)
+            if position is not None and position < len(offer):
+                chosen = offer[position]
+        article = KB.get(str(chosen)) if chosen else None
+        if article is None:
+            dispatcher.utter_message(response="utter_ninguna")
+            return []
+        _send(dispatcher, knowledge.render(article))
+        return [SlotSet("topic", article.topic), SlotSet("article_id", article.id), SlotSet("kb_offer", None)]
+
+
+class ActionKbSearch(Action):
+    """When the NLU is unsure: offer the best matching articles, never guess one."""
+
+    def name(self) -> str:
+        return "action_kb_search"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        text = tracker.latest_message.get("text") or ""
+        hits = KB.search(text, limit=3)
+        if not hits:
+            dispatcher.utter_message(
+                text="No encontré información sobre eso en mi base de datos. "
+                "Puedes escribirlo con otras palabras o pedir que te atienda un asesor del servicio.",
+                buttons=[{"title": "Hablar con un asesor", "payload": "/pedir_asesor"}, MENU_BUTTON],
+            )
+            return [SlotSet("kb_offer", None)]
+        buttons = [article_button(hit.title, hit.article_id) for hit in hits]
+        buttons.append({"title": "Ninguna de estas", "payload": "/ninguna"})
+        dispatcher.utter_message(text="No estoy seguro de haberte entendido. ¿Buscas alguno de estos temas?", buttons=buttons)
+        return [SlotSet("kb_offer", [hit.article_id for hit in hits])]
+
+
+class ActionHandoff(Action):
+    """The person asks for a human. Marks the conversation for an advisor and says how to reach one."""
+
+    def name(self) -> str:
+        return "action_handoff"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        email = os.environ.get("INFOMIGRA_CONTACT_EMAIL", "").strip()
+        if email:
+            how = f"escribe al correo del servicio, {email}, con tu consulta y el país donde estás."
+        else:
+            how = "escribe al correo del servicio o acércate a sus oficinas; los datos vigentes están en «Contacto»."
+        dispatcher.utter_message(
+            text="Voy a pasar tu consulta a un asesor de PERÚ INFOMIGRA. La atención por este chat con un asesor "
+            f"todavía no está disponible: para que una persona te atienda, {how}",
+            buttons=[article_button("Contacto", "info/contacto"), MENU_BUTTON],
+        )
+        return [SlotSet("handoff", True)]

@@ -1,0 +1,186 @@
+"""One knowledge-base article: its front matter, its body, and the checks on both."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from bot import countries
+
+LINES: dict[str, str] = {
+    "emigrar": "¿Vas a trabajar en el extranjero?",
+    "retorno": "¿Vas a retornar al Perú?",
+    "exterior": "¿Trabajas en el extranjero?",
+    "peru": "¿Eres trabajador migrante andino o extranjero?",
+    "info": "Panel informativo y el servicio",
+    "seguridad": "Seguridad: fraude, trata y emergencias",
+}
+
+REQUIRED = ("id", "title", "line", "sources", "last_reviewed", "review_by", "keywords")
+OPTIONAL = ("country",)
+ID_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*(?:/[a-z0-9]+(?:-[a-z0-9]+)*)*$")
+KB_LINK = re.compile(r"\[([^\]]+)\]\(kb:([^)\s]+)\)")
+
+
+class KnowledgeError(ValueError):
+    """The knowledge base has problems; `problems` lists each one as "file: what is wrong"."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+@dataclass(frozen=True)
+class Source:
+    title: str
+    url: str
+
+
+@dataclass(frozen=True)
+class Article:
+    id: str
+    title: str
+    line: str
+    country: str | None
+    sources: tuple[Source, ...]
+    last_reviewed: dt.date
+    review_by: dt.date
+    keywords: tuple[str, ...]
+    body: str
+    path: Path
+
+    @property
+    def topic(self) -> str:
+        """The id without its country: `emigrar/tramites/espana` → `emigrar/tramites`."""
+        return self.id.rsplit("/", 1)[0] if self.country else self.id
+
+    @property
+    def links(self) -> list[tuple[str, str]]:
+        """Internal links of the body as (text, target id)."""
+        return KB_LINK.findall(self.body)
+
+
+def _as_date(value: object) -> dt.date | None:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            return None
+    return None
+
+
+def parse_article(path: Path, root: Path, today: dt.date | None = None) -> tuple[Article | None, list[str]]:
+    """Parse and check one file. Returns the article (None if unusable) and its problems."""
+    today = today or dt.date.today()
+    where = str(path.relative_to(root.parent) if root.parent in path.parents else path)
+    problems: list[str] = []
+
+    def bad(message: str) -> None:
+        problems.append(f"{where}: {message}")
+
+    text = path.read_text(encoding="utf-8")
+    if not text.startswith("---\n"):
+        bad("missing YAML front matter (the file must start with '---')")
+        return None, problems
+    try:
+        _, head, body = text.split("---\n", 2)
+        meta = yaml.safe_load(head)
+    except ValueError:
+        bad("front matter is not closed by a '---' line")
+        return None, problems
+    except yaml.YAMLError as exc:
+        bad(f"front matter is not valid YAML: {exc}")
+        return None, problems
+    if not isinstance(meta, dict):
+        bad("front matter must be a mapping of keys")
+        return None, problems
+
+    for key in REQUIRED:
+        if meta.get(key) in (None, "", []):
+            bad(f"missing required field '{key}'")
+    for key in meta:
+        if key not in REQUIRED and key not in OPTIONAL:
+            bad(f"unknown field '{key}'")
+
+    article_id = str(meta.get("id", ""))
+    expected_id = path.relative_to(root).with_suffix("").as_posix()
+    if article_id and article_id != expected_id:
+        bad(f"id '{article_id}' does not match its path (expected '{expected_id}')")
+    if article_id and not ID_PATTERN.match(article_id):
+        bad(f"id '{article_id}' must be lowercase ASCII words separated by '/' and '-'")
+
+    line = meta.get("line")
+    if line is not None and line not in LINES:
+        bad(f"line '{line}' is not one of {', '.join(LINES)}")
+    elif line and article_id and article_id.split("/")[0] != line:
+        bad(f"line '{line}' does not match the id's first segment")
+
+    country = meta.get("country")
+    if country is not None:
+        if country not in countries.NAMES:
+            bad(f"unknown country '{country}'")
+        elif article_id.rsplit("/", 1)[-1] != country:
+            bad(f"country '{country}' must be the last segment of the id")
+
+    sources: list[Source] = []
+    raw_sources = meta.get("sources") or []
+    if not isinstance(raw_sources, list):
+        bad("sources must be a list")
+        raw_sources = []
+    for i, src in enumerate(raw_sources, 1):
+        if not isinstance(src, dict) or set(src) != {"title", "url"}:
+            bad(f"source {i} must have exactly 'title' and 'url'")
+            continue
+        if not str(src["url"]).startswith("https://"):
+            bad(f"source {i} url is not https: {src['url']}")
+        sources.append(Source(str(src["title"]), str(src["url"])))
+
+    last_reviewed = _as_date(meta.get("last_reviewed"))
+    review_by = _as_date(meta.get("review_by"))
+    if "last_reviewed" in meta and last_reviewed is None:
+        bad("last_reviewed is not a date (YYYY-MM-DD)")
+    if "review_by" in meta and review_by is None:
+        bad("review_by is not a date (YYYY-MM-DD)")
+    if last_reviewed and last_reviewed > today:
+        bad(f"last_reviewed {last_reviewed} is in the future")
+    if last_reviewed and review_by and review_by <= last_reviewed:
+        bad("review_by must be after last_reviewed")
+
+    keywords = meta.get("keywords") or []
+    if isinstance(keywords, list):  # a bare number such as 911 is a keyword too
+        keywords = [str(k) if isinstance(k, (int, float)) and not isinstance(k, bool) else k for k in keywords]
+    if not isinstance(keywords, list) or not all(isinstance(k, str) for k in keywords):
+        bad("keywords must be a list of words or phrases")
+        keywords = []
+
+    body = body.strip()
+    if not body:
+        bad("the article has no body")
+    for target in re.findall(r"\]\((?!kb:|https://)([^)]*)\)", body):
+        bad(f"link '{target}' is neither kb:<id> nor https://")
+
+    if problems:
+        return None, problems
+    return (
+        Article(
+            id=article_id,
+            title=str(meta["title"]).strip(),
+            line=str(line),
+            country=country,
+            sources=tuple(sources),
+            last_reviewed=last_reviewed,  # type: ignore[arg-type]
+            review_by=review_by,  # type: ignore[arg-type]
+            keywords=tuple(k.strip() for k in keywords),
+            body=body,
+            path=path,
+        ),
+        problems,
+    )

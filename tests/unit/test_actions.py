@@ -1,0 +1,108 @@
+"""The custom actions, run on real rasa-sdk trackers against the real knowledge base."""
+
+import pytest
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import actions
+
+
+def tracker(intent: str, text: str = "", entities=(), **slots) -> Tracker:
+    latest = {"intent": {"name": intent, "confidence": 0.9}, "entities": list(entities), "text": text}
+    return Tracker("test-user", dict(slots), latest, [], False, None, {}, "action_listen")
+
+
+def country(value: str) -> dict:
+    return {"entity": "country", "value": value}
+
+
+async def run(action, trk):
+    dispatcher = CollectingDispatcher()
+    events = await action.run(dispatcher, trk, {})
+    return dispatcher.messages, {e["name"]: e["value"] for e in events if e["event"] == "slot"}
+
+
+async def test_topic_with_country_answers_that_countrys_article():
+    messages, slots = await run(actions.ActionAnswerTopic(), tracker("emigrar_tramites", entities=[country("espana")]))
+    assert slots["article_id"] == "emigrar/tramites/espana"
+    assert slots["topic"] == "emigrar/tramites"
+    assert messages[0]["text"].startswith(actions.KB.get("emigrar/tramites/espana").title)
+    assert "Actualizado:" in messages[-1]["text"]
+    assert messages[-1]["buttons"][-1]["payload"] == "/menu"
+
+
+async def test_per_country_topic_without_country_asks_with_the_five_destinations():
+    messages, slots = await run(actions.ActionAnswerTopic(), tracker("emigrar_primeros_pasos"))
+    assert slots == {"topic": "emigrar/primeros-pasos"}
+    assert messages[0]["text"] == actions.ASK_COUNTRY
+    titles = [b["title"] for b in messages[0]["buttons"]]
+    assert titles == ["Estados Unidos", "España", "Italia", "Chile", "Argentina", "Otro país"]
+
+
+async def test_a_later_country_reuses_the_topic():
+    trk = tracker("informar_pais", "y para chile?", [country("chile")], topic="emigrar/tramites", country="espana")
+    _, slots = await run(actions.ActionAnswerTopic(), trk)
+    assert slots["article_id"] == "emigrar/tramites/chile"
+
+
+async def test_country_without_article_gets_the_overview_and_says_so():
+    messages, slots = await run(actions.ActionAnswerTopic(), tracker("emigrar_tramites", entities=[country("francia")]))
+    assert slots["article_id"] == "emigrar/tramites"
+    assert "Francia" in messages[0]["text"]
+
+
+async def test_other_country_button_gets_the_overview():
+    trk = tracker("informar_pais", entities=[country("otro")], topic="seguridad/emergencia")
+    _, slots = await run(actions.ActionAnswerTopic(), trk)
+    assert slots["article_id"] == "seguridad/emergencia"
+
+
+async def test_peru_is_not_taken_as_a_destination():
+    messages, slots = await run(actions.ActionAnswerTopic(), tracker("emigrar_tramites", entities=[country("peru")]))
+    assert "article_id" not in slots
+    assert messages[0]["text"] == actions.ASK_COUNTRY
+
+
+async def test_country_alone_without_a_topic_offers_that_countrys_topics():
+    messages, _ = await run(actions.ActionAnswerTopic(), tracker("informar_pais", "italia", [country("italia")]))
+    assert "Italia" in messages[0]["text"]
+    assert '/emigrar_tramites{"country":"italia"}' in [b["payload"] for b in messages[0]["buttons"]]
+
+
+async def test_topic_without_country_answers_directly():
+    _, slots = await run(actions.ActionAnswerTopic(), tracker("retorno_ley_incentivos", entities=[country("chile")]))
+    assert slots["article_id"] == "retorno/ley-incentivos"
+
+
+async def test_kb_search_offers_matches_plus_none_of_these():
+    messages, slots = await run(actions.ActionKbSearch(), tracker("nlu_fallback", "visado de trabajo para españa"))
+    payloads = [b["payload"] for b in messages[0]["buttons"]]
+    assert payloads[-1] == "/ninguna"
+    assert 2 <= len(payloads) <= 4
+    assert slots["kb_offer"][0] == "emigrar/tramites/espana"
+
+
+async def test_kb_search_with_nothing_relevant_offers_the_advisor():
+    messages, slots = await run(actions.ActionKbSearch(), tracker("nlu_fallback", "zxqv wplk"))
+    assert slots["kb_offer"] is None
+    assert "/pedir_asesor" in [b["payload"] for b in messages[0]["buttons"]]
+
+
+@pytest.mark.parametrize("text", ["la segunda", "opcion 2", "el 2"])
+async def test_choice_by_position_shows_the_offered_article(text):
+    trk = tracker("elegir_articulo", text, kb_offer=["info/servicio", "info/privacidad"])
+    _, slots = await run(actions.ActionShowArticle(), trk)
+    assert slots["article_id"] == "info/privacidad"
+
+
+async def test_choice_of_an_unknown_article_is_answered_politely():
+    messages, slots = await run(actions.ActionShowArticle(), tracker("elegir_articulo", entities=[{"entity": "article", "value": "x/y"}]))
+    assert slots == {}
+    assert messages[0]["response"] == "utter_ninguna"
+
+
+async def test_handoff_sets_the_slot_and_says_how_to_reach_the_service(monkeypatch):
+    monkeypatch.setenv("INFOMIGRA_CONTACT_EMAIL", "consultas@example.org")
+    messages, slots = await run(actions.ActionHandoff(), tracker("pedir_asesor"))
+    assert slots == {"handoff": True}
+    assert "consultas@example.org" in messages[0]["text"]
