@@ -1,0 +1,143 @@
+"""Load benchmark of the whole assistant: REST channel → Rasa server → action server.
+
+Starts the real stack on loopback (or uses --url), then for N = 1, 20 and 50 concurrent
+conversations drives realistic multi-turn conversations and prints messages/second, p50/p95/p99
+latency per message, the peak RSS of the Rasa server and of the action server, and the model load
+time. `--train` also times a training from scratch into a temporary folder.
+
+    .venv-svc/bin/python -m bench.load [--levels 1 20 50] [--seconds 20] [--train]
+
+Every request goes to 127.0.0.1 and each level stops after --seconds or --max-messages.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+
+from tests.stack import ROOT, running_stack
+
+CONVERSATIONS: list[list[str]] = [
+    ["hola", "quiero trabajar en el extranjero", "q papeles necesito pa chambear en españa", "y para chile?", "gracias"],
+    ["buenas tardes", "que tramites necesito para irme a trabajar afuera", "Italia", "y al llegar que hago?", "chau"],
+    ["hola", "quiero volver al peru", "que beneficios tiene la ley del retornante", "puedo sacar mivivienda"],
+    ["me pidieron 1500 dolares por una visa de trabajo", "donde denuncio", "quiero hablar con una persona"],
+    ["soy venezolano y trabajo en lima", "que derechos tengo", "como saco el carne de extranjeria"],
+    ["donde queda el consulado en milan", "y en buenos aires?", "menu"],
+    ["cual es la capital de francia", "ok, y que es infomigra?", "que hacen con mis datos"],
+]
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def peak_rss_mb(pid: int) -> float:
+    """Peak resident memory (VmHWM) of a process and its children, in MB."""
+    total = 0.0
+    pids = [pid]
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    if children.exists():
+        pids += [int(p) for p in children.read_text().split()]
+    for p in pids:
+        for line in Path(f"/proc/{p}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                total += int(line.split()[1]) / 1024
+    return total
+
+
+async def conversation_loop(client: httpx.AsyncClient, url: str, script: list[str], stop_at: float,
+                            budget: list[int], latencies: list[float], errors: list[str]) -> None:
+    while time.monotonic() < stop_at and budget[0] > 0:
+        sender = f"bench-{uuid.uuid4().hex[:10]}"
+        for text in script:
+            if time.monotonic() >= stop_at or budget[0] <= 0:
+                return
+            budget[0] -= 1
+            started = time.perf_counter()
+            try:
+                response = await client.post(url, json={"sender": sender, "message": text})
+                if response.status_code != 200:
+                    errors.append(f"{response.status_code}")
+            except httpx.HTTPError as exc:
+                errors.append(type(exc).__name__)
+            latencies.append((time.perf_counter() - started) * 1000)
+
+
+async def run_level(url: str, users: int, seconds: float, max_messages: int) -> dict:
+    latencies: list[float] = []
+    errors: list[str] = []
+    budget = [max_messages]
+    limits = httpx.Limits(max_connections=users, max_keepalive_connections=users)
+    async with httpx.AsyncClient(timeout=60, limits=limits) as client:
+        started = time.monotonic()
+        stop_at = started + seconds
+        await asyncio.gather(*(
+            conversation_loop(client, url, CONVERSATIONS[i % len(CONVERSATIONS)], stop_at, budget, latencies, errors)
+            for i in range(users)
+        ))
+        elapsed = time.monotonic() - started
+    return {
+        "users": users,
+        "messages": len(latencies),
+        "errors": len(errors),
+        "msg_per_s": round(len(latencies) / elapsed, 1),
+        "p50_ms": round(statistics.median(latencies), 1),
+        "p95_ms": round(percentile(latencies, 0.95), 1),
+        "p99_ms": round(percentile(latencies, 0.99), 1),
+    }
+
+
+def time_training() -> float:
+    with tempfile.TemporaryDirectory() as out:
+        started = time.monotonic()
+        subprocess.run([str(ROOT / ".venv/bin/rasa"), "train", "--out", out, "--fixed-model-name", "bench"],
+                       cwd=ROOT, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                       env={**os.environ, "RASA_TELEMETRY_ENABLED": "false"})
+        return time.monotonic() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--levels", type=int, nargs="+", default=[1, 20, 50])
+    parser.add_argument("--seconds", type=float, default=20.0, help="duration of each level")
+    parser.add_argument("--max-messages", type=int, default=3000, help="cap of messages per level")
+    parser.add_argument("--train", action="store_true", help="also time a training from scratch")
+    args = parser.parse_args()
+
+    report: dict = {}
+    if args.train:
+        report["train_seconds"] = round(time_training(), 1)
+        print(f"training from scratch: {report['train_seconds']} s")
+    with tempfile.TemporaryDirectory() as work, running_stack(Path(work)) as stack:
+        report["model_load_seconds"] = round(stack.load_seconds, 1)
+        print(f"start to ready (model load included): {report['model_load_seconds']} s")
+        asyncio.run(run_level(stack.webhook(), 1, 3, 50))  # warm-up
+        report["levels"] = []
+        print(f"{'users':>5} {'messages':>8} {'errors':>6} {'msg/s':>7} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8}")
+        for users in args.levels:
+            result = asyncio.run(run_level(stack.webhook(), users, args.seconds, args.max_messages))
+            report["levels"].append(result)
+            print(f"{result['users']:>5} {result['messages']:>8} {result['errors']:>6} {result['msg_per_s']:>7} "
+                  f"{result['p50_ms']:>8} {result['p95_ms']:>8} {result['p99_ms']:>8}")
+        report["rasa_peak_rss_mb"] = round(peak_rss_mb(stack.rasa.pid))
+        report["actions_peak_rss_mb"] = round(peak_rss_mb(stack.actions.pid))
+        print(f"peak RSS: Rasa server {report['rasa_peak_rss_mb']} MB, action server {report['actions_peak_rss_mb']} MB")
+    out = ROOT / "bench" / "results"
+    out.mkdir(exist_ok=True)
+    (out / "latest.json").write_text(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()
