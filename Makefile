@@ -44,6 +44,7 @@ actions: install
 run: train
 	@mkdir -p var
 	@$(SVC)/infomigra kb check
+	@$(SVC)/infomigra db upgrade
 	@$(SVC)/python -m rasa_sdk --actions actions --port $(ACTIONS_PORT) & \
 	  actions_pid=$$!; trap 'kill $$actions_pid 2>/dev/null' EXIT INT TERM; \
 	  echo ""; \

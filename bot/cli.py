@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import sys
+from pathlib import Path
 
 from bot import knowledge
 
@@ -35,6 +36,39 @@ def _kb_stale(args: argparse.Namespace) -> int:
     return 0
 
 
+def _kb_html(args: argparse.Namespace) -> int:
+    from bot.knowledge.html import render_html
+
+    kb = knowledge.load(args.root) if args.root else knowledge.load()
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(render_html(kb), encoding="utf-8")
+    print(f"{len(kb)} articles written to {out}")
+    return 0
+
+
+def _db_upgrade(args: argparse.Namespace) -> int:
+    from alembic import command
+    from alembic.config import Config
+
+    from bot.store.db import ROOT, database_url
+
+    config = Config(str(ROOT / "alembic.ini"))
+    config.set_main_option("script_location", str(ROOT / "bot" / "store" / "migrations"))
+    if args.url:
+        config.set_main_option("sqlalchemy.url", args.url)
+    command.upgrade(config, "head")
+    print(f"database is at the latest revision: {_safe(args.url or database_url())}")
+    return 0
+
+
+def _safe(url: str) -> str:
+    """A database URL without its password, for printing."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="infomigra", description="PERÚ INFOMIGRA assistant tools")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -48,6 +82,15 @@ def build_parser() -> argparse.ArgumentParser:
     stale.add_argument("--today", help="pretend today is this date (YYYY-MM-DD)")
     stale.add_argument("--root", help="knowledge folder (default: ./knowledge)")
     stale.set_defaults(func=_kb_stale)
+    page = kb.add_parser("html", help="the whole knowledge base as one HTML page for proof-reading")
+    page.add_argument("--out", default="results/knowledge.html", help="output file (results/knowledge.html)")
+    page.add_argument("--root", help="knowledge folder (default: ./knowledge)")
+    page.set_defaults(func=_kb_html)
+
+    db = sub.add_parser("db", help="our own tables").add_subparsers(dest="db_command", required=True)
+    upgrade = db.add_parser("upgrade", help="create or upgrade the tables (Alembic) in DATABASE_URL")
+    upgrade.add_argument("--url", help="database URL (default: DATABASE_URL or var/infomigra.db)")
+    upgrade.set_defaults(func=_db_upgrade)
     return parser
 
 

@@ -79,7 +79,10 @@ def _stop(proc: subprocess.Popen) -> None:
 
 
 @contextmanager
-def running_stack(work_dir: Path, extra_env: dict[str, str] | None = None) -> Iterator[Stack]:
+def running_stack(work_dir: Path, extra_env: dict[str, str] | None = None,
+                  credentials: Path = ROOT / "credentials.yml") -> Iterator[Stack]:
+    """The whole assistant on free loopback ports, with its own SQLite files under `work_dir`
+    (or DATABASE_URL from `extra_env`). `extra_env` configures channels (secrets, fake API URLs)."""
     if not MODEL.exists():
         raise RuntimeError(f"{MODEL} is missing: run `make train` first")
     work_dir.mkdir(parents=True, exist_ok=True)
@@ -91,7 +94,10 @@ def running_stack(work_dir: Path, extra_env: dict[str, str] | None = None) -> It
         f"tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: {work_dir / 'tracker.db'}\n"
     )
     env = {**os.environ, "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2",
-           "SQLALCHEMY_SILENCE_UBER_WARNING": "1", **(extra_env or {})}
+           "SQLALCHEMY_SILENCE_UBER_WARNING": "1", "DATABASE_URL": f"sqlite:///{work_dir / 'infomigra.db'}",
+           **(extra_env or {})}
+    subprocess.run([str(ROOT / ".venv-svc/bin/infomigra"), "db", "upgrade"], cwd=ROOT, env=env, check=True,
+                   stdout=subprocess.DEVNULL)
     actions_log, rasa_log = work_dir / "actions.log", work_dir / "rasa.log"
     actions = subprocess.Popen(
         [str(ROOT / ".venv-svc/bin/python"), "-m", "rasa_sdk", "--actions", "actions", "--port", str(actions_port)],
@@ -100,7 +106,7 @@ def running_stack(work_dir: Path, extra_env: dict[str, str] | None = None) -> It
     started = time.monotonic()
     rasa = subprocess.Popen(
         [str(ROOT / ".venv/bin/rasa"), "run", "--model", str(MODEL), "--endpoints", str(endpoints),
-         "--credentials", str(ROOT / "credentials.yml"), "--port", str(rasa_port), "--interface", "127.0.0.1",
+         "--credentials", str(credentials), "--port", str(rasa_port), "--interface", "127.0.0.1",
          "--enable-api", "--auth-token", token],
         cwd=ROOT, env=env, stdout=rasa_log.open("w"), stderr=subprocess.STDOUT, start_new_session=True,
     )

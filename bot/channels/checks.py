@@ -21,3 +21,11 @@ UNREADABLE = (
 def is_readable(text: str) -> bool:
     """True when the text has at least one letter or digit (not only spaces, emoji or symbols)."""
     return any(ch.isalnum() for ch in text)
+
+
+def neutralize(text: str) -> str:
+    """Typed text that starts with "/" would be read by Rasa as an intent with entities
+    (`/pedir_asesor{...}`); only buttons issued by the assistant may carry payloads, so the
+    leading slashes of what a person types are dropped and the rest goes through the NLU."""
+    stripped = text.lstrip()
+    return stripped.lstrip("/").lstrip() if stripped.startswith("/") else text
