@@ -15,7 +15,7 @@ export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 
-.PHONY: help install run test lint validate train test-stories test-nlu pytest actions clean
+.PHONY: help install browser run test lint validate train test-stories test-nlu pytest actions clean
 
 help:
 	@echo "make run    install what is missing, train if the model is stale, start the assistant"
@@ -35,6 +35,10 @@ help:
 
 install: .venv/.installed .venv-svc/.installed
 
+# Browser tests drive Debian's Chromium through Playwright (no browser download).
+browser:
+	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
 train: install
 	.venv/bin/python scripts/train_if_stale.py
 
@@ -50,6 +54,7 @@ run: train
 	  echo ""; \
 	  echo "  Action server: http://localhost:$(ACTIONS_PORT)/health"; \
 	  echo "  Rasa server:   http://localhost:$(RASA_PORT)  (ready when it logs 'Rasa server is up and running')"; \
+	  echo "  Web widget:    http://localhost:$(RASA_PORT)/webhooks/web/demo"; \
 	  echo "  Chat (REST):   curl -s localhost:$(RASA_PORT)/webhooks/rest/webhook -d '{\"sender\":\"yo\",\"message\":\"hola\"}'"; \
 	  echo "  Chat (terminal, in another shell): .venv/bin/rasa shell"; \
 	  echo ""; \
@@ -74,7 +79,7 @@ test-nlu: train
 	$(RASA) test nlu --model models/infomigra.tar.gz --nlu tests/nlu --out results/nlu --no-plot
 	.venv/bin/python scripts/check_nlu.py results/nlu
 
-pytest: train
+pytest: train browser
 	$(SVC)/pytest -q
 
 test: lint validate test-stories test-nlu pytest

@@ -12,7 +12,7 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,7 +37,19 @@ class Stack:
     rasa: subprocess.Popen
     actions: subprocess.Popen
     log_dir: Path
+    database_url: str = ""
+    start_actions: Callable[[], subprocess.Popen] | None = None
     load_seconds: float = 0.0
+
+    def kill_actions(self) -> None:
+        """SIGKILL the action server, as a crash would."""
+        os.killpg(self.actions.pid, signal.SIGKILL)
+        self.actions.wait()
+
+    def restart_actions(self) -> None:
+        assert self.start_actions is not None
+        self.actions = self.start_actions()
+        _wait(f"{self.actions_url}/health", self.actions, self.log_dir / "actions.log", 60)
 
     def webhook(self) -> str:
         return f"{self.rasa_url}/webhooks/rest/webhook"
@@ -99,18 +111,23 @@ def running_stack(work_dir: Path, extra_env: dict[str, str] | None = None,
     subprocess.run([str(ROOT / ".venv-svc/bin/infomigra"), "db", "upgrade"], cwd=ROOT, env=env, check=True,
                    stdout=subprocess.DEVNULL)
     actions_log, rasa_log = work_dir / "actions.log", work_dir / "rasa.log"
-    actions = subprocess.Popen(
-        [str(ROOT / ".venv-svc/bin/python"), "-m", "rasa_sdk", "--actions", "actions", "--port", str(actions_port)],
-        cwd=ROOT, env=env, stdout=actions_log.open("w"), stderr=subprocess.STDOUT, start_new_session=True,
-    )
+
+    def start_actions() -> subprocess.Popen:
+        return subprocess.Popen(
+            [str(ROOT / ".venv-svc/bin/python"), "-m", "rasa_sdk", "--actions", "actions", "--port", str(actions_port)],
+            cwd=ROOT, env=env, stdout=actions_log.open("a"), stderr=subprocess.STDOUT, start_new_session=True,
+        )
+
+    actions = start_actions()
     started = time.monotonic()
     rasa = subprocess.Popen(
         [str(ROOT / ".venv/bin/rasa"), "run", "--model", str(MODEL), "--endpoints", str(endpoints),
          "--credentials", str(credentials), "--port", str(rasa_port), "--interface", "127.0.0.1",
-         "--enable-api", "--auth-token", token],
+         "--enable-api", f"--auth-token={token}"],  # the token may start with "-"
         cwd=ROOT, env=env, stdout=rasa_log.open("w"), stderr=subprocess.STDOUT, start_new_session=True,
     )
-    stack = Stack(f"http://127.0.0.1:{rasa_port}", f"http://127.0.0.1:{actions_port}", token, rasa, actions, work_dir)
+    stack = Stack(f"http://127.0.0.1:{rasa_port}", f"http://127.0.0.1:{actions_port}", token, rasa, actions, work_dir,
+                  database_url=env["DATABASE_URL"], start_actions=start_actions)
     try:
         _wait(f"{stack.actions_url}/health", actions, actions_log, 60)
         _wait(f"{stack.rasa_url}/status?token={token}", rasa, rasa_log, 180)
@@ -118,4 +135,4 @@ def running_stack(work_dir: Path, extra_env: dict[str, str] | None = None,
         yield stack
     finally:
         _stop(rasa)
-        _stop(actions)
+        _stop(stack.actions)

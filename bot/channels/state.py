@@ -112,7 +112,7 @@ class ChannelState:
             conn.execute(insert(button_choices), [
                 {"sender_id": sender_id, "offer": offer, "position": i + 1, "ref": ref,
                  "title": str(b.get("title", "")), "payload": str(b.get("payload", "")), "created_at": at}
-                for i, (ref, b) in enumerate(zip(refs, buttons))
+                for i, (ref, b) in enumerate(zip(refs, buttons, strict=True))
             ])
             keep = select(button_choices.c.id).where(button_choices.c.sender_id == sender_id) \
                 .order_by(button_choices.c.id.desc()).limit(KEEP_BUTTONS)
