@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 
 from bot import knowledge
+from bot.desk.cli import register as register_desk
+from bot.suggestions.cli import register as register_suggestions
 
 
 def _kb_check(args: argparse.Namespace) -> int:
@@ -57,7 +59,7 @@ def _db_upgrade(args: argparse.Namespace) -> int:
     config.set_main_option("script_location", str(ROOT / "bot" / "store" / "migrations"))
     if args.url:
         config.set_main_option("sqlalchemy.url", args.url)
-    command.upgrade(config, "head")
+    command.upgrade(config, "heads")  # independent branches (desk, suggestions) all apply
     print(f"database is at the latest revision: {_safe(args.url or database_url())}")
     return 0
 
@@ -91,6 +93,8 @@ def build_parser() -> argparse.ArgumentParser:
     upgrade = db.add_parser("upgrade", help="create or upgrade the tables (Alembic) in DATABASE_URL")
     upgrade.add_argument("--url", help="database URL (default: DATABASE_URL or var/infomigra.db)")
     upgrade.set_defaults(func=_db_upgrade)
+    register_desk(sub)
+    register_suggestions(sub)
     return parser
 
 

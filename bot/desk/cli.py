@@ -1,0 +1,153 @@
+"""`infomigra desk …`: serve the desk and manage staff accounts.
+
+Passwords are read from a prompt (twice) or, when standard input is not a terminal, from its first
+line; never from the command line, where other users of the machine could see them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+
+ROLE_CHOICES = ("advisor", "supervisor", "reviewer")
+
+
+def _engine(args: argparse.Namespace):  # noqa: ANN202
+    from bot.store.db import get_engine
+
+    return get_engine(args.url) if args.url else get_engine()
+
+
+def _accounts(args: argparse.Namespace):  # noqa: ANN202
+    from sqlalchemy import inspect
+
+    from bot.desk.accounts import Accounts
+
+    engine = _engine(args)
+    if not inspect(engine).has_table("desk_users"):
+        print("the desk's tables are missing: run `infomigra db upgrade` first", file=sys.stderr)
+        raise SystemExit(2)
+    return Accounts(engine)
+
+
+def read_password(prompt: str = "Password: ") -> str:
+    if sys.stdin.isatty():
+        first = getpass.getpass(prompt)
+        if getpass.getpass("Repeat the password: ") != first:
+            print("the two passwords differ", file=sys.stderr)
+            raise SystemExit(1)
+        return first
+    line = sys.stdin.readline()
+    return line[:-1] if line.endswith("\n") else line
+
+
+def _create_user(args: argparse.Namespace) -> int:
+    from bot.desk.accounts import AccountError
+
+    accounts = _accounts(args)
+    try:
+        user = accounts.create(args.email, args.name, read_password().rstrip("\r"), args.role)
+    except AccountError as exc:
+        print(f"not created: {exc}", file=sys.stderr)
+        return 1
+    print(f"created {user.email} ({', '.join(sorted(user.roles))})")
+    return 0
+
+
+def _list_users(args: argparse.Namespace) -> int:
+    users = _accounts(args).all()
+    if not users:
+        print("no accounts yet: create one with `infomigra desk create-user`")
+        return 0
+    for user in users:
+        last = user.last_login_at.strftime("%Y-%m-%d %H:%M UTC") if user.last_login_at else "never"
+        state = "active" if user.active else "DISABLED"
+        print(f"{user.email:40} {state:8} {','.join(sorted(user.roles)):28} last login: {last:20} {user.name}")
+    return 0
+
+
+def _set_active(active: bool):  # noqa: ANN202
+    def run(args: argparse.Namespace) -> int:
+        if not _accounts(args).set_active(args.email, active):
+            print(f"no account with e-mail {args.email}", file=sys.stderr)
+            return 1
+        print(f"{args.email} {'enabled' if active else 'disabled (its sessions ended)'}")
+        return 0
+
+    return run
+
+
+def _set_password(args: argparse.Namespace) -> int:
+    from bot.desk.accounts import AccountError
+
+    accounts = _accounts(args)
+    if accounts.by_email(args.email) is None:
+        print(f"no account with e-mail {args.email}", file=sys.stderr)
+        return 1
+    try:
+        accounts.set_password(args.email, read_password("New password: ").rstrip("\r"))
+    except AccountError as exc:
+        print(f"not changed: {exc}", file=sys.stderr)
+        return 1
+    print(f"password of {args.email} changed (its sessions ended)")
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from bot.desk.app import create_app
+    from bot.desk.settings import DeskSettings, SettingsError
+
+    try:
+        settings = DeskSettings.from_env()
+    except SettingsError as exc:
+        print(f"desk: {exc}", file=sys.stderr)
+        return 2
+    _accounts(args)  # the tables exist
+    forwarded = args.forwarded_allow_ips
+    # ws="none": the desk uses no WebSockets (live updates are plain HTTP), and the websockets 10 that
+    # rasa-sdk's Sanic pins is too old for uvicorn's WebSocket protocol anyway.
+    uvicorn.run(create_app(_engine(args), settings), host=args.host, port=args.port, proxy_headers=bool(forwarded),
+                forwarded_allow_ips=forwarded or None, server_header=False, ws="none", log_level=args.log_level)
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add `infomigra desk …` to the main parser."""
+    import os
+
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--url", help="database URL (default: DATABASE_URL or var/infomigra.db)")
+    desk = sub.add_parser("desk", help="the advisor desk (web application and staff accounts)")
+    commands = desk.add_subparsers(dest="desk_command", required=True)
+
+    serve = commands.add_parser("serve", parents=[common], help="start the desk's web server")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8010, help="port (8010)")
+    serve.add_argument("--forwarded-allow-ips", default=os.environ.get("DESK_FORWARDED_ALLOW_IPS", ""),
+                       help="reverse proxies whose X-Forwarded-For/-Proto to trust (default: none; DESK_FORWARDED_ALLOW_IPS)")
+    serve.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
+    serve.set_defaults(func=_serve)
+
+    create = commands.add_parser("create-user", parents=[common],
+                                 help="create a staff account (password from a prompt or standard input)")
+    create.add_argument("--email", required=True)
+    create.add_argument("--name", required=True, help="the name shown in the desk")
+    create.add_argument("--role", action="append", required=True, choices=ROLE_CHOICES, help="repeat for several roles")
+    create.set_defaults(func=_create_user)
+
+    listing = commands.add_parser("list-users", parents=[common], help="list staff accounts")
+    listing.set_defaults(func=_list_users)
+
+    for name, active, text in (("disable-user", False, "disable an account and end its sessions"),
+                               ("enable-user", True, "enable a disabled account")):
+        command = commands.add_parser(name, parents=[common], help=text)
+        command.add_argument("--email", required=True)
+        command.set_defaults(func=_set_active(active))
+
+    password = commands.add_parser("set-password", parents=[common],
+                                   help="set a new password (prompt or standard input) and end the account's sessions")
+    password.add_argument("--email", required=True)
+    password.set_defaults(func=_set_password)

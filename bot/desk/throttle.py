@@ -1,0 +1,65 @@
+"""Login throttling: failed attempts per e-mail address and per client IP, kept in the database
+(so a restart does not reset them) for the window only, under a hash of the address or IP."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import math
+
+from sqlalchemy import delete, func, insert, select
+from sqlalchemy.engine import Engine
+
+from bot.desk.accounts import normalise_email
+from bot.desk.clock import aware, now
+from bot.desk.schema import desk_login_failures
+
+
+def _key(kind: str, value: str) -> str:
+    return hashlib.sha256(f"{kind}:{value}".encode("utf-8", "replace")).hexdigest()
+
+
+class LoginThrottle:
+    def __init__(self, engine: Engine, max_per_email: int, max_per_ip: int, window: dt.timedelta):
+        self.engine = engine
+        self.limits = {"email": max_per_email, "ip": max_per_ip}
+        self.window = window
+
+    def _keys(self, email: str, ip: str) -> dict[str, str]:
+        return {"email": _key("email", normalise_email(email)[:300]), "ip": _key("ip", ip or "unknown")}
+
+    def retry_after(self, email: str, ip: str) -> int:
+        """Seconds until this e-mail address and this IP may try again; 0 when they may now."""
+        current = now()
+        since = current - self.window
+        wait = 0.0
+        with self.engine.connect() as conn:
+            for kind, key in self._keys(email, ip).items():
+                times = conn.execute(
+                    select(desk_login_failures.c.failed_at)
+                    .where(desk_login_failures.c.key == key, desk_login_failures.c.failed_at > since)
+                    .order_by(desk_login_failures.c.failed_at.desc())
+                    .limit(self.limits[kind])
+                ).scalars().all()
+                if len(times) >= self.limits[kind]:
+                    # allowed again when the limit-th most recent failure leaves the window
+                    wait = max(wait, (aware(times[-1]) + self.window - current).total_seconds())
+        return max(1, math.ceil(wait)) if wait > 0 else 0
+
+    def failed(self, email: str, ip: str) -> None:
+        current = now()
+        with self.engine.begin() as conn:
+            conn.execute(delete(desk_login_failures).where(desk_login_failures.c.failed_at <= current - self.window))
+            conn.execute(insert(desk_login_failures), [{"key": k, "failed_at": current} for k in self._keys(email, ip).values()])
+
+    def succeeded(self, email: str) -> None:
+        """A correct login clears the address's failures (not the IP's)."""
+        with self.engine.begin() as conn:
+            conn.execute(delete(desk_login_failures).where(desk_login_failures.c.key == self._keys(email, "")["email"]))
+
+    def failures(self, email: str, ip: str) -> dict[str, int]:
+        since = now() - self.window
+        with self.engine.connect() as conn:
+            return {kind: conn.execute(select(func.count()).where(desk_login_failures.c.key == key,
+                                                                  desk_login_failures.c.failed_at > since)).scalar_one()
+                    for kind, key in self._keys(email, ip).items()}
