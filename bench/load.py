@@ -99,6 +99,27 @@ async def run_level(url: str, users: int, seconds: float, max_messages: int) -> 
     }
 
 
+async def _timed_post(client: httpx.AsyncClient, url: str, sender: str, text: str, sent: list[float]) -> float:
+    sent.append(time.perf_counter())
+    await client.post(url, json={"sender": sender, "message": text})
+    return time.perf_counter()
+
+
+async def run_bursts(url: str, bursts: int = 10) -> dict:
+    """People on WhatsApp send three short messages in a row: post three at once for one sender and
+    time, from the last message, until all three are answered."""
+    waits: list[float] = []
+    async with httpx.AsyncClient(timeout=60) as client:
+        for _ in range(bursts):
+            sender = f"burst-{uuid.uuid4().hex[:10]}"
+            await client.post(url, json={"sender": sender, "message": "hola"})
+            sent: list[float] = []
+            done = await asyncio.gather(*(_timed_post(client, url, sender, t, sent)
+                                          for t in ("una consulta", "sobre visas", "para españa")))
+            waits.append((max(done) - max(sent)) * 1000)
+    return {"bursts": bursts, "p50_ms": round(statistics.median(waits), 1), "max_ms": round(max(waits), 1)}
+
+
 def time_training() -> float:
     with tempfile.TemporaryDirectory() as out:
         started = time.monotonic()
@@ -131,6 +152,9 @@ def main() -> None:
             report["levels"].append(result)
             print(f"{result['users']:>5} {result['messages']:>8} {result['errors']:>6} {result['msg_per_s']:>7} "
                   f"{result['p50_ms']:>8} {result['p95_ms']:>8} {result['p99_ms']:>8}")
+        report["bursts"] = asyncio.run(run_bursts(stack.webhook()))
+        print(f"burst of 3 from one sender, last message to all answered: p50 {report['bursts']['p50_ms']} ms, "
+              f"max {report['bursts']['max_ms']} ms")
         report["rasa_peak_rss_mb"] = round(peak_rss_mb(stack.rasa.pid))
         report["actions_peak_rss_mb"] = round(peak_rss_mb(stack.actions.pid))
         print(f"peak RSS: Rasa server {report['rasa_peak_rss_mb']} MB, action server {report['actions_peak_rss_mb']} MB")

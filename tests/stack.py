@@ -20,7 +20,8 @@ from pathlib import Path
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
-MODEL = ROOT / "models" / "infomigra.tar.gz"
+# INFOMIGRA_MODEL lets a developer test a model trained elsewhere (e.g. on a branch of the data).
+MODEL = Path(os.environ.get("INFOMIGRA_MODEL", ROOT / "models" / "infomigra.tar.gz"))
 
 
 def free_port() -> int:

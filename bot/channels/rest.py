@@ -20,6 +20,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.channels.checks import MAX_MESSAGE_CHARS, SENDER_PATTERN, UNREADABLE, is_readable
+from bot.channels.serial import SenderLocks
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +30,10 @@ def _bad_request(reason: str, status: int = 400) -> HTTPResponse:
 
 
 class CheckedRestInput(RestInput):
+    def __init__(self) -> None:
+        super().__init__()
+        self.locks = SenderLocks()
+
     @classmethod
     def name(cls) -> str:
         return "rest"
@@ -62,9 +67,10 @@ class CheckedRestInput(RestInput):
 
             collector = CollectingOutputChannel()
             try:
-                await on_new_message(
-                    UserMessage(text, collector, sender, input_channel=self.name(), metadata=metadata)
-                )
+                async with self.locks.hold(sender):  # a burst is answered in order, without lock polling
+                    await on_new_message(
+                        UserMessage(text, collector, sender, input_channel=self.name(), metadata=metadata)
+                    )
             except Exception:  # the person still gets what was collected, the server stays up
                 logger.exception("REST message from %s failed", sender)
             return response.json(collector.messages)
