@@ -14,6 +14,7 @@ ACTIONS_PORT ?= 5055
 export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
+export TQDM_DISABLE := 1
 
 .PHONY: help install browser run test lint validate train test-stories test-nlu pytest actions clean
 
