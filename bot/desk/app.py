@@ -25,7 +25,7 @@ from bot.desk.services import STATIC, Desk, desk_of
 from bot.desk.settings import DeskSettings
 from bot.store.db import get_engine
 
-FEATURES: tuple[str, ...] = ("bot.desk.login", "bot.desk.home")
+FEATURES: tuple[str, ...] = ("bot.desk.login", "bot.desk.home", "bot.desk.suggestions_review")
 
 
 def _placeholder(section: Section) -> Route:
