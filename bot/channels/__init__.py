@@ -3,3 +3,8 @@
 Modules here may import only what the Rasa environment has: Rasa 3.6's own libraries plus
 python-telegram-bot. `checks` holds the rules every channel applies to what people send.
 """
+
+from bot import rasa_patches
+
+# Our channels load first in the Rasa server (credentials.yml): the place to speed Rasa up.
+rasa_patches.apply()
