@@ -297,7 +297,7 @@ class TelegramInput(InputChannel):
         if chat is None or chat.type != Chat.PRIVATE:
             yield
             return
-        async with self.locks.hold(sender_id(chat.id)):
+        async with self.locks.hold(sender_id(chat.id), order=update.update_id):
             yield
 
     async def handle(self, update: Update, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:

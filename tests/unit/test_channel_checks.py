@@ -34,4 +34,37 @@ async def test_messages_of_one_sender_run_one_at_a_time_others_in_parallel():
     a_events = [e for e in order if e[0] == "a"]
     assert a_events == [("a", 1, "start"), ("a", 1, "end"), ("a", 2, "start"), ("a", 2, "end")]
     assert order.index(("b", 1, "start")) < order.index(("a", 1, "end"))
-    assert locks._locks == {}
+    assert len(locks) == 0
+
+
+async def test_waiting_messages_take_their_turn_by_the_senders_own_order():
+    locks, order = SenderLocks(), []
+
+    async def handle(n: int, delay: float) -> None:
+        await asyncio.sleep(delay)
+        async with locks.hold("a", order=n):
+            order.append(n)
+            await asyncio.sleep(0.02)
+
+    # update 3 crossed update 2 on the network; both wait while update 1 is answered
+    await asyncio.gather(handle(1, 0), handle(3, 0.001), handle(2, 0.005))
+    assert order == [1, 2, 3]
+    assert len(locks) == 0
+
+
+async def test_a_cancelled_waiter_neither_blocks_nor_loses_the_turn():
+    locks, order = SenderLocks(), []
+
+    async def handle(n: int) -> None:
+        async with locks.hold("a"):
+            order.append(n)
+            await asyncio.sleep(0.02)
+
+    first = asyncio.create_task(handle(1))
+    await asyncio.sleep(0)
+    second, third = asyncio.create_task(handle(2)), asyncio.create_task(handle(3))
+    await asyncio.sleep(0.005)
+    second.cancel()
+    await asyncio.gather(first, third)
+    assert order == [1, 3]
+    assert len(locks) == 0
