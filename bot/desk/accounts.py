@@ -12,8 +12,8 @@ from sqlalchemy.engine import Engine, RowMapping
 from sqlalchemy.exc import IntegrityError
 
 from bot.desk import passwords
-from bot.desk.clock import aware, now
 from bot.desk.schema import desk_sessions, desk_users
+from bot.store.clock import aware, now
 
 ROLES = ("advisor", "supervisor", "reviewer")
 ROLE_LABELS = {"advisor": "Asesor/a", "supervisor": "Supervisor/a", "reviewer": "Revisor/a de sugerencias"}

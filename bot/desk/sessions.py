@@ -12,8 +12,8 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.engine import Engine
 
 from bot.desk.accounts import DeskUser, user_from_row
-from bot.desk.clock import aware, now
 from bot.desk.schema import desk_sessions, desk_users
+from bot.store.clock import aware, now
 
 MAX_TOKEN = 128  # longer cookie values are not ours
 SLIDE_AFTER = dt.timedelta(minutes=1)  # refresh the expiry at most once a minute per session

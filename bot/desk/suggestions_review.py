@@ -36,6 +36,7 @@ from bot.desk.services import desk_of
 from bot.desk.suggestions_download import MEDIA_TYPES, stream_export
 from bot.desk.suggestions_reply import REPLY_MAX, RasaEndpoint, ReplyError, deliver, reply_text
 from bot.knowledge.model import LINES
+from bot.store import clock
 from bot.suggestions import dates
 from bot.suggestions.schema import KINDS, STATUSES, TOPIC_MAX, suggestions
 from bot.suggestions.service import (
@@ -229,7 +230,7 @@ def is_reply_note(note: dict[str, Any]) -> bool:
 
 def _instant(value: object) -> dt.datetime | None:
     try:
-        return dates.aware(dt.datetime.fromisoformat(str(value)))
+        return clock.aware(dt.datetime.fromisoformat(str(value)))
     except ValueError:
         return None
 
@@ -556,7 +557,7 @@ async def export_download(request: Request) -> Response:
     criteria = replace(filters, page=1).criteria()
     log.info("desk: %s exports suggestions as %s (filters %s, contact %s)", user.email, fmt, filters.params() or "none",
              "included" if include_contact else "left out")
-    stamp = dates.now().astimezone(dates.LIMA).strftime("%Y%m%d-%H%M")
+    stamp = clock.now().astimezone(dates.LIMA).strftime("%Y%m%d-%H%M")
     return StreamingResponse(
         stream_export(desk.engine, fmt, include_contact=include_contact, criteria=criteria,
                       prefix=CSV_BOM if fmt == "csv" else b""),

@@ -11,8 +11,8 @@ from sqlalchemy import delete, func, insert, select
 from sqlalchemy.engine import Engine
 
 from bot.desk.accounts import normalise_email
-from bot.desk.clock import aware, now
 from bot.desk.schema import desk_login_failures
+from bot.store.clock import aware, now
 
 
 def _key(kind: str, value: str) -> str:

@@ -5,19 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+from bot.store.clock import aware
+
 LIMA = dt.timezone(dt.timedelta(hours=-5), "America/Lima")  # Peru keeps no daylight-saving time
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 
 
-def now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
-
-
-def aware(value: dt.datetime | None) -> dt.datetime | None:
-    """SQLite gives naive datetimes back; every stored time is UTC."""
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=dt.timezone.utc)
-    return value
 
 
 def utc(value: dt.datetime) -> dt.datetime:

@@ -15,6 +15,7 @@ from typing import Any, TextIO
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
+from bot.store import clock
 from bot.suggestions import dates
 from bot.suggestions.schema import KINDS, STATUSES, suggestions
 from bot.suggestions.service import Suggestion, iter_suggestions
@@ -73,7 +74,7 @@ def write_csv(out: TextIO, items: Any, include_contact: bool = False) -> int:
 def write_json(out: TextIO, items: Any, include_contact: bool = False, **about: Any) -> int:
     """Write {"exported_at", filters given in `about`, "include_contact", "count", "suggestions": [...]}."""
     rows = [record(s, include_contact) for s in items]
-    document = {"exported_at": _local(dates.now()), **{k: _jsonable(v) for k, v in about.items()},
+    document = {"exported_at": _local(clock.now()), **{k: _jsonable(v) for k, v in about.items()},
                 "include_contact": include_contact, "count": len(rows), "suggestions": rows}
     json.dump(document, out, ensure_ascii=False, indent=2)
     out.write("\n")

@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import ColumnElement
 
 from bot.knowledge.model import LINES
+from bot.store import clock
 from bot.suggestions import dates
 from bot.suggestions.reference import new_reference, normalize_reference
 from bot.suggestions.schema import KINDS, STATUSES, suggestion_events, suggestions
@@ -127,9 +128,9 @@ def _row(row: Any) -> Suggestion:
     return Suggestion(
         id=m["id"], reference=m["reference"], channel=m["channel"], sender_id=m["sender_id"], kind=m["kind"],
         country=m["country"], city=m["city"], topic=m["topic"], text=m["text"], contact=m["contact"],
-        consent_at=dates.aware(m["consent_at"]), status=m["status"], tags=tuple(m["tags"] or ()),
-        notes=tuple(m["notes"] or ()), created_at=dates.aware(m["created_at"]), updated_at=dates.aware(m["updated_at"]),
-        personal_data_erased_at=dates.aware(m["personal_data_erased_at"]),
+        consent_at=clock.aware(m["consent_at"]), status=m["status"], tags=tuple(m["tags"] or ()),
+        notes=tuple(m["notes"] or ()), created_at=clock.aware(m["created_at"]), updated_at=clock.aware(m["updated_at"]),
+        personal_data_erased_at=clock.aware(m["personal_data_erased_at"]),
     )
 
 
@@ -191,7 +192,7 @@ def submit(
     existing = _reference_for_key(engine, digest)
     if existing:
         return existing, False
-    at = dates.utc(now or dates.now())
+    at = dates.utc(now or clock.now())
     for _ in range(_REFERENCE_ATTEMPTS):
         reference = new_reference(dates.local_year(at))
         try:
@@ -312,7 +313,7 @@ def history(engine: Engine, suggestion_id: int) -> list[dict[str, Any]]:
     events = []
     for row in rows:
         m = dict(row._mapping)
-        m["at"] = dates.aware(m.pop("created_at"))
+        m["at"] = clock.aware(m.pop("created_at"))
         m.pop("suggestion_id")
         events.append(m)
     return events
@@ -332,7 +333,7 @@ def change_status(engine: Engine, suggestion_id: int, to_status: str, *, staff_i
     if to_status not in TRANSITIONS[current.status]:
         allowed = ", ".join(TRANSITIONS[current.status]) or "none, it is final"
         raise TransitionError(f"{current.reference}: cannot go from {current.status} to {to_status} (allowed: {allowed})")
-    at = dates.utc(now or dates.now())
+    at = dates.utc(now or clock.now())
     with engine.begin() as conn:
         changed = conn.execute(update(suggestions)
                                .where(suggestions.c.id == suggestion_id, suggestions.c.status == current.status)
@@ -371,7 +372,7 @@ def remove_tag(engine: Engine, suggestion_id: int, tag: str, *, staff_id: int | 
 
 def _change_tags(engine: Engine, suggestion_id: int, tag: str, add: bool, staff_id: int | str | None,
                  staff_email: str | None, now: dt.datetime | None) -> Suggestion:
-    at = dates.utc(now or dates.now())
+    at = dates.utc(now or clock.now())
     with engine.begin() as conn:
         tags = set(_locked(conn, suggestion_id, at)["tags"] or ())
         if (tag in tags) != add:
@@ -387,7 +388,7 @@ def add_note(engine: Engine, suggestion_id: int, text: str, *, staff_id: int | s
     body = clean_text(text or "")
     if not body or len(body) > NOTE_MAX:
         raise ValueError(f"a note is 1 to {NOTE_MAX} characters")
-    at = dates.utc(now or dates.now())
+    at = dates.utc(now or clock.now())
     staff = _staff(staff_id, staff_email)
     with engine.begin() as conn:
         notes = list(_locked(conn, suggestion_id, at)["notes"] or ())
@@ -440,7 +441,7 @@ def erase_personal_data(engine: Engine, sender_id: str, *, now: dt.datetime | No
     status and dates stay, so the monthly counts do not change. Returns how many were affected."""
     if not sender_id:
         return 0
-    at = dates.utc(now or dates.now())
+    at = dates.utc(now or clock.now())
     with engine.begin() as conn:
         return len(_erase(conn, suggestions.c.sender_id == sender_id, at, "requested by the person"))
 
@@ -462,7 +463,7 @@ def purge(engine: Engine, retention_months: int | None = None, *, dry_run: bool 
     """Erase the personal data of suggestions created before the retention period (default from
     SUGGESTIONS_RETENTION_MONTHS, else 24 months), in batches; a dry run only counts."""
     months = resolve_retention_months(retention_months)
-    at = dates.utc(now or dates.now())
+    at = dates.utc(now or clock.now())
     today = at.astimezone(dates.LIMA).date()
     cutoff = dates.day_start(dates.add_months(today, -months))
     old = suggestions.c.created_at < cutoff

@@ -14,10 +14,10 @@ from starlette.routing import Mount, Route
 from bot.desk import sessions as sessions_module
 from bot.desk.access import requires
 from bot.desk.app import check_guarded, create_app
-from bot.desk.clock import now
 from bot.desk.passwords import hash_password
 from bot.desk.schema import desk_sessions, desk_users
 from bot.desk.settings import DeskSettings
+from bot.store.clock import now
 from tests.databases import migrated_engine
 
 PASSWORD = "clave-de-prueba-larga"

@@ -9,11 +9,11 @@ from sqlalchemy import select
 from bot.desk import sessions as sessions_module
 from bot.desk import throttle as throttle_module
 from bot.desk.accounts import AccountError, Accounts
-from bot.desk.clock import now
 from bot.desk.passwords import hash_password
 from bot.desk.schema import desk_login_failures, desk_sessions, desk_users
 from bot.desk.sessions import Sessions
 from bot.desk.throttle import LoginThrottle
+from bot.store.clock import now
 from tests.databases import migrated_engine
 
 PASSWORD = "clave-de-prueba-larga"

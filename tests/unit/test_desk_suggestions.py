@@ -17,11 +17,11 @@ from sqlalchemy import insert
 
 from bot.desk import suggestions_download, suggestions_review
 from bot.desk.app import create_app
-from bot.desk.clock import now
 from bot.desk.passwords import hash_password
 from bot.desk.schema import desk_users
 from bot.desk.settings import DeskSettings
 from bot.desk.suggestions_reply import RasaEndpoint
+from bot.store.clock import now
 from bot.suggestions import service
 from bot.suggestions.export import export_csv
 from tests.databases import migrated_engine
