@@ -1,4 +1,4 @@
-"""Custom actions: answers from the knowledge base, the search offer, and the advisor offer.
+"""Custom actions: answers from the knowledge base and the search offer (the advisor: actions/handoff.py).
 
 Runs in the action server (`.venv-svc`, rasa-sdk 3.6.2). The knowledge base is loaded and
 checked once, when this module is imported: a broken article stops the server at start-up
@@ -7,7 +7,6 @@ with the file name, instead of failing in the middle of a conversation.
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -15,8 +14,12 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot import countries, knowledge
+from bot.feedback.offer import ask_rating
+from bot.handoff.escalation import is_extraction_call, previous_turn_unsure
 from bot.knowledge.render import MENU_BUTTON, Message, article_button
 from bot.text import words
+
+from .handoff import hand_over
 
 KB = knowledge.load()
 
@@ -58,8 +61,9 @@ def _country_from(tracker: Tracker) -> str | None:
     return None
 
 
-def answer(dispatcher: CollectingDispatcher, topic: str, country: str | None) -> list[EventType]:
-    """Send the article of `topic` for `country` (or ask for the country) and record it."""
+def answer(dispatcher: CollectingDispatcher, topic: str, country: str | None, tracker: Tracker | None = None) -> list[EventType]:
+    """Send the article of `topic` for `country` (or ask for the country) and record it; with the
+    tracker, the answer may ask "¿Te sirvió?" (bot.feedback.offer)."""
     events: list[EventType] = [SlotSet("topic", topic)]
     if KB.is_per_country(topic):
         if not country:
@@ -79,7 +83,7 @@ def answer(dispatcher: CollectingDispatcher, topic: str, country: str | None) ->
     if article is None:
         dispatcher.utter_message(text=NOT_UNDERSTOOD, buttons=[MENU_BUTTON])
         return events
-    _send(dispatcher, knowledge.render(article, intro=intro))
+    _send(dispatcher, ask_rating(knowledge.render(article, intro=intro), article, tracker))
     return events + [SlotSet("article_id", article.id)]
 
 
@@ -95,13 +99,13 @@ class ActionAnswerTopic(Action):
         if intent == "informar_pais":
             topic = tracker.get_slot("topic")
             if topic and KB.is_per_country(topic):
-                return answer(dispatcher, topic, country)
+                return answer(dispatcher, topic, country, tracker)
             return self._offer_country_topics(dispatcher, country)
         topic = KB.topic_by_intent.get(intent or "")
         if topic is None:
             dispatcher.utter_message(text=NOT_UNDERSTOOD, buttons=[MENU_BUTTON])
             return []
-        return answer(dispatcher, topic, country)
+        return answer(dispatcher, topic, country, tracker)
 
     @staticmethod
     def _offer_country_topics(dispatcher: CollectingDispatcher, country: str | None) -> list[EventType]:
@@ -140,7 +144,7 @@ class ActionShowArticle(Action):
         if article is None:
             dispatcher.utter_message(response="utter_ninguna")
             return []
-        _send(dispatcher, knowledge.render(article))
+        _send(dispatcher, ask_rating(knowledge.render(article), article, tracker))
         return [SlotSet("topic", article.topic), SlotSet("article_id", article.id), SlotSet("kb_offer", None)]
 
 
@@ -151,6 +155,10 @@ class ActionKbSearch(Action):
         return "action_kb_search"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        # Two unsure turns in a row (the offer before did not help): a person takes over. Rasa also
+        # runs this action to fill `kb_offer` during slot extraction; only the predicted run escalates.
+        if previous_turn_unsure(tracker.events) and not is_extraction_call(tracker.events):
+            return await hand_over(dispatcher, tracker, "unsure")
         text = tracker.latest_message.get("text") or ""
         hits = KB.search(text, limit=3)
         if not hits:
@@ -164,23 +172,3 @@ class ActionKbSearch(Action):
         buttons.append({"title": "Ninguna de estas", "payload": "/ninguna"})
         dispatcher.utter_message(text="No estoy seguro de haberte entendido. ¿Buscas alguno de estos temas?", buttons=buttons)
         return [SlotSet("kb_offer", [hit.article_id for hit in hits])]
-
-
-class ActionHandoff(Action):
-    """The person asks for a human. Marks the conversation for an advisor and says how to reach one."""
-
-    def name(self) -> str:
-        return "action_handoff"
-
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
-        email = os.environ.get("INFOMIGRA_CONTACT_EMAIL", "").strip()
-        if email:
-            how = f"escribe al correo del servicio, {email}, con tu consulta y el país donde estás."
-        else:
-            how = "escribe al correo del servicio o acércate a sus oficinas; los datos vigentes están en «Contacto»."
-        dispatcher.utter_message(
-            text="Voy a pasar tu consulta a un asesor de PERÚ INFOMIGRA. La atención por este chat con un asesor "
-            f"todavía no está disponible: para que una persona te atienda, {how}",
-            buttons=[article_button("Contacto", "info/contacto"), MENU_BUTTON],
-        )
-        return [SlotSet("handoff", True)]

@@ -19,6 +19,8 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot import countries, suggestions
+from bot.feedback import store as feedback_store
+from bot.handoff.store import HandoffStore
 from bot.knowledge.base import intent_for_topic
 from bot.store.db import get_engine
 from bot.text import fold
@@ -27,7 +29,7 @@ from .actions import KB
 
 FORM_SLOTS = ("vm_kind", "vm_country", "vm_city", "vm_topic", "vm_message", "vm_contact", "vm_consent", "vm_confirm", "vm_key")
 # Intents that leave the form (rules handle them) instead of answering the question asked.
-LEAVING = {"cancelar", "menu", "pedir_asesor", "borrar_datos"}
+LEAVING = {"cancelar", "menu", "pedir_asesor", "borrar_datos", "valorar_respuesta"}
 SKIP = {"no", "omitir", "ninguno", "ninguna", "no gracias", "prefiero no", "no quiero", "no dejar contacto", "-", "nada"}
 YES = {"si", "sí", "si acepto", "sí acepto", "acepto", "claro", "ok", "dale", "de acuerdo", "enviar", "si, enviar"}
 NO = {"no", "no acepto", "no, gracias", "no gracias", "nop", "cancelar"}
@@ -328,7 +330,10 @@ class ActionEraseMyData(Action):
         return "action_erase_my_data"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
-        erased = await asyncio.to_thread(suggestions.erase_personal_data, get_engine(), tracker.sender_id)
+        engine = get_engine()
+        erased = await asyncio.to_thread(suggestions.erase_personal_data, engine, tracker.sender_id)
+        await asyncio.to_thread(feedback_store.forget_sender, engine, tracker.sender_id)  # ratings stay, anonymous
+        await asyncio.to_thread(HandoffStore(engine).erase_sender, tracker.sender_id)  # closed advisor chats
         if erased:
             dispatcher.utter_message(
                 text=f"Listo: borramos tus datos personales de {erased} mensaje(s) que dejaste "

@@ -9,6 +9,8 @@ from pathlib import Path
 
 from bot import knowledge
 from bot.desk.cli import register as register_desk
+from bot.handoff.cli import register as register_handoff
+from bot.report.cli import register as register_report
 from bot.suggestions.cli import register as register_suggestions
 
 
@@ -94,7 +96,9 @@ def build_parser() -> argparse.ArgumentParser:
     upgrade.add_argument("--url", help="database URL (default: DATABASE_URL or var/infomigra.db)")
     upgrade.set_defaults(func=_db_upgrade)
     register_desk(sub)
+    register_handoff(sub)
     register_suggestions(sub)
+    register_report(sub)
     return parser
 
 

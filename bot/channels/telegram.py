@@ -97,6 +97,28 @@ def chat_id_of(recipient_id: str) -> int | None:
         return None
 
 
+def attachment_of(message: Message) -> tuple[str, list[dict]]:
+    """A message without text as the advisor sees it during a handoff: a placeholder (with the
+    caption) and the file's Bot API id, or the location or contact shared."""
+    attribute, label = next(((a, lbl) for a, lbl in _ATTACHMENTS if getattr(message, a, None)), ("file", "tu mensaje"))
+    item = getattr(message, attribute, None)
+    if attribute == "photo" and item:
+        item = item[-1]  # the largest size
+    found: dict[str, Any] = {"type": attribute}
+    for key in ("file_id", "mime_type", "file_name", "latitude", "longitude", "title", "address", "first_name", "phone_number"):
+        value = getattr(item, key, None) if item is not None else None
+        if value is not None:
+            found[key if key != "mime_type" else "content_type"] = value
+    location = getattr(item, "location", None)
+    if location is not None:
+        found.update(latitude=location.latitude, longitude=location.longitude)
+    name = label[3:] if label.startswith("tu ") else label
+    text = f"[{name[:1].upper()}{name[1:]}]"
+    if message.caption:
+        text += " " + message.caption
+    return text[:MAX_MESSAGE_CHARS], [found]
+
+
 def non_text_answer(message: Message) -> str:
     what = next((label for attribute, label in _ATTACHMENTS if getattr(message, attribute, None)), "tu mensaje")
     return NON_TEXT.format(what=what)
@@ -198,6 +220,7 @@ class TelegramInput(InputChannel):
         self.locks = SenderLocks()
         self._ready = False
         self._background: set[asyncio.Task] = set()
+        self._app: Any = None
 
     @property
     def state(self) -> ChannelState:
@@ -248,6 +271,10 @@ class TelegramInput(InputChannel):
     # the webhook ------------------------------------------------------------------------------------
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         webhook = Blueprint("infomigra_telegram", __name__)
+
+        @webhook.listener("before_server_start")
+        async def keep_app(app: Any, _loop: Any) -> None:
+            self._app = app
 
         @webhook.listener("after_server_stop")
         async def close_bot(*_: Any) -> None:
@@ -318,6 +345,11 @@ class TelegramInput(InputChannel):
             await self.say(message.chat.id, EDITED)
             return
         if message.text is None:
+            if await self._handed_over(sender_id(message.chat.id)):  # an advisor has the conversation: it gets the file
+                text, files = attachment_of(message)
+                await self._to_rasa(on_new_message, text, message.chat.id,
+                                    {"update_id": update.update_id, "message_id": message.message_id}, files)
+                return
             await self.say(message.chat.id, non_text_answer(message))
             return
         text = command_payload(message.text)
@@ -350,10 +382,25 @@ class TelegramInput(InputChannel):
                             {"update_id": update.update_id, "message_id": message.message_id, "button": True})
 
     async def _to_rasa(self, on_new_message: Callable[[UserMessage], Awaitable[Any]], text: str, chat_id: int,
-                       metadata: dict[str, Any]) -> None:
-        self.in_background(self.bot.send_chat_action, chat_id=chat_id, action=ChatAction.TYPING)
+                       metadata: dict[str, Any], attachments: list[dict] | None = None) -> None:
+        if attachments is None:
+            self.in_background(self.bot.send_chat_action, chat_id=chat_id, action=ChatAction.TYPING)
+        extra = {"attachments": attachments} if attachments else {}
         await on_new_message(UserMessage(text, TelegramOutput(self), sender_id(chat_id), input_channel=CHANNEL,
-                                         metadata={"telegram": metadata}))
+                                         metadata={"telegram": metadata, **extra}))
+
+    async def _handed_over(self, sender: str) -> bool:
+        """True while an advisor has the conversation (Rasa paused it), so files reach the advisor."""
+        agent = getattr(getattr(self._app, "ctx", None), "agent", None)
+        store = getattr(agent, "tracker_store", None)
+        if store is None:
+            return False
+        try:
+            tracker = await store.retrieve(sender)
+        except Exception:
+            logger.exception("Telegram: could not read the conversation of %s", sender)
+            return False
+        return bool(tracker is not None and tracker.is_paused())
 
     async def _membership(self, update: Update) -> None:
         change = update.my_chat_member

@@ -534,7 +534,7 @@ class WhatsAppInput(InputChannel):
         # and, unless an advisor has the conversation, answer with a hint.
         kind = inbound.kind()
         logged = text or PLACEHOLDERS.get(kind or "", "[Mensaje sin texto]")
-        paused = await self._log(app, user_message(logged))
+        paused = await self._log(app, user_message(logged), on_new_message)
         hint = HINTS[kind] if kind else UNREADABLE
         await output.deliver(sender, collector.messages + ([] if paused else [{"text": hint}]), reply=True)
 
@@ -550,13 +550,20 @@ class WhatsAppInput(InputChannel):
             return await self.state.payload_for_reply(inbound.sender, reply)
         return None
 
-    async def _log(self, app: Any, message: UserMessage) -> bool:
+    async def _log(self, app: Any, message: UserMessage,
+                   on_new_message: Callable[[UserMessage], Awaitable[Any]] | None = None) -> bool:
         """Append the message to the conversation without a bot turn; True if it is paused
-        (an advisor has it)."""
+        (an advisor has it). While paused it goes through Rasa's message handling instead, whose
+        slot extraction hands it to the advisor (actions/handoff.py); Rasa answers nothing then."""
         agent = getattr(getattr(app, "ctx", None), "agent", None)
         if agent is None or getattr(agent, "processor", None) is None:
             return False
         try:
+            if on_new_message is not None:
+                current = await agent.tracker_store.retrieve(message.sender_id)
+                if current is not None and current.is_paused():
+                    await on_new_message(message)
+                    return True
             async with agent.lock_store.lock(message.sender_id):
                 tracker = await agent.log_message(message)
             return bool(tracker.is_paused())

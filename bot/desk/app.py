@@ -7,7 +7,9 @@ be wrapped by bot.desk.access.requires or marked public, or the app refuses to s
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+from collections.abc import AsyncIterator
 
 from sqlalchemy.engine import Engine
 from starlette.applications import Starlette
@@ -25,7 +27,7 @@ from bot.desk.services import STATIC, Desk, desk_of
 from bot.desk.settings import DeskSettings
 from bot.store.db import get_engine
 
-FEATURES: tuple[str, ...] = ("bot.desk.login", "bot.desk.home", "bot.desk.suggestions_review")
+FEATURES: tuple[str, ...] = ("bot.desk.login", "bot.desk.home", "bot.desk.suggestions_review", "bot.desk.queue", "bot.desk.reports")
 
 
 def _placeholder(section: Section) -> Route:
@@ -57,9 +59,21 @@ def build_routes() -> list[BaseRoute]:
     return routes
 
 
+@contextlib.asynccontextmanager
+async def _lifespan(app: Starlette) -> AsyncIterator[None]:
+    """A feature may run background work while the desk serves: its module's `lifespan(app)`."""
+    async with contextlib.AsyncExitStack() as stack:
+        for name in FEATURES:
+            hook = getattr(importlib.import_module(name), "lifespan", None)
+            if hook is not None:
+                await stack.enter_async_context(hook(app))
+        yield
+
+
 def create_app(engine: Engine | None = None, settings: DeskSettings | None = None) -> Starlette:
     settings = settings or DeskSettings.from_env()
     app = Starlette(
+        lifespan=_lifespan,
         routes=build_routes(),
         middleware=[Middleware(SecurityHeaders, hsts=settings.cookie_secure), Middleware(BodyLimit, limit=settings.max_body_bytes)],
         exception_handlers=errors.HANDLERS,

@@ -216,12 +216,12 @@ def test_a_quick_reply_button_payload_must_be_one_the_assistant_issued(wa, twili
 def test_typed_payloads_are_neutralized_and_spanish_arrives_intact(wa, twilio_api):
     person = phone()
     to = f"whatsapp:{person}"
-    send(wa, person, '/pedir_asesor{"x": 1}')
+    send(wa, person, '/menu{"x": 1}')
     twilio_api.wait_for(to, 1)
     send(wa, person, "¡Hola! ¿Qué necesito para trabajar en España? Soy Begoña, ñaña de Núñez")
     twilio_api.wait_for(to, 2)
     texts = [e["text"] for e in user_events(wa, person)]
-    assert texts[0] == 'pedir_asesor{"x": 1}'
+    assert texts[0] == 'menu{"x": 1}'
     assert texts[1] == "¡Hola! ¿Qué necesito para trabajar en España? Soy Begoña, ñaña de Núñez"
     assert all("¡" in m.body or "¿" in m.body or "ñ" in m.body or "é" in m.body for m in twilio_api.to(to))
 

@@ -101,8 +101,3 @@ async def test_choice_of_an_unknown_article_is_answered_politely():
     assert messages[0]["response"] == "utter_ninguna"
 
 
-async def test_handoff_sets_the_slot_and_says_how_to_reach_the_service(monkeypatch):
-    monkeypatch.setenv("INFOMIGRA_CONTACT_EMAIL", "consultas@example.org")
-    messages, slots = await run(actions.ActionHandoff(), tracker("pedir_asesor"))
-    assert slots == {"handoff": True}
-    assert "consultas@example.org" in messages[0]["text"]

@@ -1,5 +1,6 @@
 // Shared helpers for every desk page (no dependencies):
 //   desk.api(path, {method, json}) - fetch() with the session's CSRF token; a 401 goes to /login.
+//   desk.el(tag, {text, className, attribute: value}, [children]) - builds an element (text, never HTML).
 //   Forms: the submit button is disabled while the form is being sent (no double submits).
 (function () {
   "use strict";
@@ -25,6 +26,18 @@
     return response;
   }
 
+  function el(tag, attrs, children) {
+    const node = document.createElement(tag);
+    Object.entries(attrs || {}).forEach(([name, value]) => {
+      if (value === null || value === undefined || value === false) return;
+      if (name === "text") node.textContent = value;
+      else if (name === "className") node.className = value;
+      else node.setAttribute(name, value === true ? "" : value);
+    });
+    (children || []).forEach((child) => { if (child) node.append(child); });
+    return node;
+  }
+
   document.addEventListener("submit", function (event) {
     const form = event.target;
     if (!(form instanceof HTMLFormElement) || event.defaultPrevented) return;
@@ -41,5 +54,5 @@
     });
   });
 
-  window.desk = { api: api, csrfToken: csrfToken };
+  window.desk = { api: api, el: el, csrfToken: csrfToken };
 })();

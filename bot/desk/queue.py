@@ -1,0 +1,441 @@
+"""The advisors' queue (section "Cola de conversaciones"): the queue, a conversation, supervision.
+
+Pages (advisor or supervisor):
+  GET  /cola                    the queue (priority first) and my conversations; refreshed every few seconds
+  GET  /cola/{id}               a conversation: transcript, channel, last message of the person, reply box,
+                                articles, notes, tags, transfer, give back, close
+  GET  /cola/supervision        queue length, waits, load per advisor (supervisor)
+API (JSON; POST needs the session's CSRF token in X-CSRF-Token):
+  GET  /api/cola                              the queue and my conversations (also records that I am online)
+  GET  /api/cola/estadisticas                 supervisor statistics
+  GET  /api/cola/{id}?despues=N               a conversation and its messages after message N
+  POST /api/cola/{id}/tomar                   take it
+  POST /api/cola/{id}/responder  {"text"}     reply (delivered on the person's channel)
+  POST /api/cola/{id}/nota       {"text"}     private note
+  POST /api/cola/{id}/etiquetas  {"tags"}     set the tags
+  POST /api/cola/{id}/transferir {"advisor_id"}
+  POST /api/cola/{id}/devolver                give it back to the queue
+  POST /api/cola/{id}/cerrar                  close: the assistant resumes and asks for a rating
+  GET  /api/articulos?q=…                     articles of the knowledge base to insert into a reply
+
+The handoff worker (deliveries, timeouts, resuming, WhatsApp's 24-hour rule) runs inside the desk
+process (`lifespan`), every HANDOFF_WORKER_SECONDS (1).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import functools
+import json
+import logging
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from bot import countries
+from bot.desk.access import requires
+from bot.desk.errors import error_response
+from bot.desk.services import desk_of
+from bot.handoff.rasa_api import RasaApi
+from bot.handoff.schema import MAX_TAGS, NOTE_MAX, TEXT_MAX
+from bot.handoff.service import HandoffService, run_worker
+from bot.handoff.settings import HandoffSettings, HandoffSettingsError
+from bot.handoff.store import HandoffError, HandoffStore, Message, Ticket
+from bot.knowledge.model import LINES
+from bot.store.clock import now
+
+logger = logging.getLogger(__name__)
+
+STAFF = ("advisor", "supervisor")
+CHANNELS = {"web": "Web", "whatsapp": "WhatsApp", "telegram": "Telegram", "rest": "API"}
+REASONS = {"asked": "Lo pidió", "unsure": "El asistente no entendió", "safety": "Seguridad"}
+STATUSES = {"waiting": "En cola", "active": "En atención", "closing": "Cerrando (respuesta retenida)", "closed": "Cerrada"}
+DELIVERIES = {"pending": "Enviando…", "sending": "Enviando…", "held": "Retenido (WhatsApp, fuera de las 24 h)",
+              "sent": "Entregado al canal", "failed": "No se pudo entregar"}
+ROLES = {"person": "Persona", "bot": "Asistente", "advisor": "Asesor/a", "note": "Nota privada", "system": "Aviso"}
+MAX_QUERY = 200
+
+
+@dataclass
+class HandoffDesk:
+    """The handoff objects of one desk process (on app.state.handoff)."""
+
+    store: HandoffStore
+    service: HandoffService
+    settings: HandoffSettings
+
+    @cached_property
+    def kb(self) -> Any:
+        from bot import knowledge
+
+        return knowledge.load()
+
+
+class Unavailable(Exception):
+    """The handoff's settings are wrong: the queue answers 503 with the reason; the rest of the desk works."""
+
+
+def handoff_of(request: Request) -> HandoffDesk:
+    app = request.app
+    if getattr(app.state, "handoff", None) is None:
+        try:
+            app.state.handoff = build(app)
+        except HandoffSettingsError as exc:
+            raise Unavailable(str(exc)) from None
+    return app.state.handoff
+
+
+def available(endpoint: Callable[[Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
+    @functools.wraps(endpoint)
+    async def guarded(request: Request) -> Response:
+        try:
+            return await endpoint(request)
+        except Unavailable as exc:
+            return error_response(request, 503, f"La cola no está disponible por un error de configuración: {exc}")
+
+    return guarded
+
+
+def build(app: Starlette, api: RasaApi | None = None) -> HandoffDesk:
+    engine = app.state.desk.engine
+    settings = HandoffSettings.from_env()
+    store = HandoffStore(engine)
+    api = api or RasaApi(settings.rasa_url, settings.rasa_token)
+    if not api.configured:
+        logger.warning("desk: RASA_AUTH_TOKEN is not set: replies cannot be delivered and chats cannot be resumed")
+    return HandoffDesk(store, HandoffService(store, api, settings), settings)
+
+
+@contextlib.asynccontextmanager
+async def lifespan(app: Starlette) -> AsyncIterator[None]:
+    """Run the handoff worker while the desk serves."""
+    if getattr(app.state, "handoff", None) is None:
+        try:
+            app.state.handoff = build(app)
+        except HandoffSettingsError as exc:
+            logger.error("desk: the queue is unavailable (%s); the rest of the desk works", exc)
+            yield
+            return
+    handoff: HandoffDesk = app.state.handoff
+    every = float(os.environ.get("HANDOFF_WORKER_SECONDS", "1") or 1)
+    stop = asyncio.Event()
+    task = asyncio.create_task(run_worker(handoff.service, max(0.2, every), stop))
+    try:
+        yield
+    finally:
+        stop.set()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(task, timeout=10)
+        await handoff.service.api.close()
+
+
+# --- JSON shapes -----------------------------------------------------------------------------------
+def _iso(value: dt.datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _masked(sender_id: str) -> str:
+    """The person's id as advisors see it: enough to tell two people apart, not their number."""
+    _, _, rest = sender_id.partition(":")
+    rest = rest or sender_id
+    return "···" + rest[-4:] if len(rest) > 4 else rest
+
+
+def ticket_json(ticket: Ticket, at: dt.datetime, position: int | None = None) -> dict[str, Any]:
+    return {
+        "id": ticket.id,
+        "channel": ticket.channel,
+        "channel_label": CHANNELS.get(ticket.channel, ticket.channel),
+        "person": _masked(ticket.sender_id),
+        "line": ticket.line,
+        "line_label": LINES.get(ticket.line or "", "—"),
+        "country": ticket.country,
+        "country_label": countries.name(ticket.country) if ticket.country and ticket.country != countries.OTHER else
+        ("Otro país" if ticket.country == countries.OTHER else "—"),
+        "reason": ticket.reason,
+        "reason_label": REASONS.get(ticket.reason, ticket.reason),
+        "priority": ticket.priority,
+        "status": ticket.status,
+        "status_label": STATUSES.get(ticket.status, ticket.status),
+        "created_at": _iso(ticket.created_at),
+        "waiting_seconds": max(0, int((at - ticket.created_at).total_seconds())),
+        "position": position,
+        "preview": (ticket.preview or "")[:160],
+        "advisor_id": ticket.advisor_id,
+        "advisor_name": ticket.advisor_name,
+        "accepted": ticket.accepted_at is not None,
+        "owes_reply": ticket.owes_reply,
+        "tags": ticket.tags,
+        "last_person_at": _iso(ticket.last_person_at),
+    }
+
+
+def message_json(message: Message, kb: Any) -> dict[str, Any]:
+    article = kb.get(message.article_id) if message.article_id else None
+    return {
+        "id": message.id,
+        "role": message.role,
+        "role_label": ROLES.get(message.role, message.role),
+        "text": message.text,
+        "kind": message.kind,
+        "article_id": message.article_id,
+        "article_title": article.title if article else None,
+        "attachments": message.attachments or [],
+        "author_name": message.author_name,
+        "created_at": _iso(message.created_at),
+        "delivery": message.delivery,
+        "delivery_label": DELIVERIES.get(message.delivery or "", ""),
+        "error": message.error if message.delivery == "failed" else None,
+    }
+
+
+class BadInput(HandoffError):
+    """A request the desk cannot read or accept as sent (400), not a conflict with the ticket's state."""
+
+
+def _is_supervisor(request: Request) -> bool:
+    return request.state.user.has_any(("supervisor",))
+
+
+def _bad(request: Request, message: str, status: int = 400) -> Response:
+    return error_response(request, status, message)
+
+
+async def _body(request: Request) -> dict[str, Any]:
+    try:
+        data = json.loads(await request.body() or b"{}")
+    except (ValueError, UnicodeDecodeError):
+        raise BadInput("El cuerpo de la solicitud no es JSON válido.") from None
+    if not isinstance(data, dict):
+        raise BadInput("Se espera un objeto JSON.")
+    return data
+
+
+def _ticket_id(request: Request) -> int:
+    raw = str(request.path_params["ticket_id"])
+    if not raw.isdigit() or len(raw) > 12:
+        raise HandoffError("Esa conversación no existe.")
+    return int(raw)
+
+
+def _may_view(request: Request, ticket: Ticket) -> bool:
+    return ticket.status == "waiting" or ticket.advisor_id == request.state.user.id or _is_supervisor(request)
+
+
+# --- pages -------------------------------------------------------------------------------------------
+@requires(*STAFF)
+@available
+async def queue_page(request: Request) -> Response:
+    handoff = handoff_of(request)
+    return desk_of(request).templates.TemplateResponse(request, "queue/index.html", {
+        "rasa_ready": handoff.service.api.configured, "schedule": handoff.settings.hours.describe(),
+        "is_supervisor": _is_supervisor(request)})
+
+
+@requires(*STAFF)
+@available
+async def conversation_page(request: Request) -> Response:
+    handoff = handoff_of(request)
+    try:
+        ticket = await handoff.service.run(handoff.store.detailed, _ticket_id(request))
+    except HandoffError:
+        ticket = None
+    if ticket is None:
+        return error_response(request, 404, "Esa conversación no existe.")
+    if not _may_view(request, ticket):
+        return error_response(request, 403, "Esta conversación la atiende otra persona.")
+    return desk_of(request).templates.TemplateResponse(request, "queue/conversation.html", {
+        "ticket": ticket_json(ticket, now()), "is_supervisor": _is_supervisor(request)})
+
+
+@requires("supervisor")
+@available
+async def supervision_page(request: Request) -> Response:
+    return desk_of(request).templates.TemplateResponse(request, "queue/supervision.html", {})
+
+
+# --- API ---------------------------------------------------------------------------------------------
+@requires(*STAFF)
+@available
+async def api_queue(request: Request) -> Response:
+    handoff = handoff_of(request)
+    store, run, user = handoff.store, handoff.service.run, request.state.user
+    at = now()
+    await run(store.seen, user.id, at)
+    waiting = await run(store.waiting)
+    mine = await run(store.open_tickets, user.id)
+    others = [t for t in await run(store.open_tickets) if t.advisor_id != user.id] if _is_supervisor(request) else []
+    closed = await run(store.recently_closed, user.id, at - dt.timedelta(hours=12), 10)
+    online = await run(store.online, handoff.settings.online_window, at)
+    return JSONResponse({
+        "now": _iso(at),
+        "waiting": [ticket_json(t, at, i + 1) for i, t in enumerate(waiting)],
+        "mine": [ticket_json(t, at) for t in mine],
+        "others": [ticket_json(t, at) for t in others],
+        "closed": [ticket_json(t, at) for t in closed],
+        "online": len(online),
+        "office_open": handoff.settings.hours.is_open(at),
+        "rasa_ready": handoff.service.api.configured,
+    })
+
+
+@requires("supervisor")
+@available
+async def api_stats(request: Request) -> Response:
+    handoff = handoff_of(request)
+    at = now()
+    local = handoff.settings.hours.local(at)
+    midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    stats = await handoff.service.run(handoff.store.stats, midnight, handoff.settings.online_window, at)
+    return JSONResponse({"now": _iso(at), "since": _iso(midnight), **stats})
+
+
+@requires(*STAFF)
+@available
+async def api_ticket(request: Request) -> Response:
+    handoff = handoff_of(request)
+    store, run = handoff.store, handoff.service.run
+    try:
+        after = int(request.query_params.get("despues", "0") or 0)
+    except ValueError:
+        return _bad(request, "'despues' debe ser un número.")
+    try:
+        ticket = await run(store.detailed, _ticket_id(request))
+    except HandoffError:
+        ticket = None
+    if ticket is None:
+        return error_response(request, 404, "Esa conversación no existe.")
+    if not _may_view(request, ticket):
+        return error_response(request, 403, "Esta conversación la atiende otra persona.")
+    user = request.state.user
+    if ticket.advisor_id == user.id and ticket.accepted_at is None and ticket.status == "active":
+        ticket = await run(store.accept, ticket.id, user.id)  # a transferred chat is opened: it is accepted
+        ticket = await run(store.detailed, ticket.id) or ticket
+    if after <= 0 and ticket.is_open:  # opening a conversation: anything Rasa has that we missed is added
+        await handoff.service.reconcile(ticket)
+    at = now()
+    messages = await run(store.messages, ticket.id, max(0, after))
+    data: dict[str, Any] = {"ticket": ticket_json(ticket, at, await run(store.position, ticket)),
+                            "messages": [message_json(m, handoff.kb) for m in messages]}
+    if after <= 0:
+        accounts = desk_of(request).accounts
+        advisors = [u for u in await run(accounts.all) if u.active and "advisor" in u.roles and u.id != ticket.advisor_id]
+        earlier = await run(store.history, ticket.sender_id, ticket.id)
+        data.update(
+            advisors=[{"id": u.id, "name": u.name} for u in advisors],
+            history=[{"id": t.id, "created_at": _iso(t.created_at), "status_label": STATUSES.get(t.status), "rating": t.rating}
+                     for t in earlier],
+            contact_email=ticket.contact_email,
+        )
+    inbound = await run(store.last_inbound, ticket.sender_id)
+    data["last_inbound_at"] = _iso(inbound or ticket.last_person_at)
+    data["whatsapp_window_open"] = bool(inbound and at - inbound < dt.timedelta(hours=24)) if ticket.channel == "whatsapp" else None
+    data["mine"] = ticket.advisor_id == user.id
+    return JSONResponse(data)
+
+
+def _action(kind: str):  # noqa: ANN202
+    @requires(*STAFF)
+    @available
+    async def act(request: Request) -> Response:
+        handoff = handoff_of(request)
+        service, user = handoff.service, request.state.user
+        supervisor = _is_supervisor(request)
+        try:
+            ticket_id = _ticket_id(request)
+            body = await _body(request) if kind in ("responder", "nota", "etiquetas", "transferir") else {}
+            if kind == "tomar":
+                await service.take(ticket_id, user.id, user.name)
+            elif kind == "responder":
+                text = body.get("text")
+                if not isinstance(text, str) or not text.strip():
+                    raise BadInput("Escriba la respuesta.")
+                if len(text) > TEXT_MAX:
+                    raise BadInput(f"La respuesta es demasiado larga (máximo {TEXT_MAX} caracteres).")
+                message = await service.reply(ticket_id, user.id, user.name, text, supervisor)
+                return JSONResponse({"ok": True, "delivery": message.delivery,
+                                     "delivery_label": DELIVERIES.get(message.delivery or "", "")})
+            elif kind == "nota":
+                text = body.get("text")
+                if not isinstance(text, str) or not text.strip():
+                    raise BadInput("Escriba la nota.")
+                if len(text) > NOTE_MAX:
+                    raise BadInput(f"La nota es demasiado larga (máximo {NOTE_MAX} caracteres).")
+                ticket = await service.run(handoff.store.get, ticket_id)
+                if ticket is None or not _may_view(request, ticket):
+                    raise HandoffError("No puede anotar en esta conversación.")
+                await service.run(handoff.store.add_note, ticket_id, text, user.id, user.name)
+            elif kind == "etiquetas":
+                tags = body.get("tags")
+                if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+                    raise BadInput("Las etiquetas deben ser una lista de textos.")
+                if len(tags) > MAX_TAGS:
+                    raise BadInput(f"Como máximo {MAX_TAGS} etiquetas.")
+                await service.run(handoff.store.require_owner, ticket_id, user.id, supervisor)
+                return JSONResponse({"ok": True, "tags": await service.run(handoff.store.set_tags, ticket_id, tags, user.id)})
+            elif kind == "transferir":
+                target = body.get("advisor_id")
+                if not isinstance(target, int) or isinstance(target, bool):
+                    raise BadInput("Elija a quién transferir la conversación.")
+                to = await service.run(desk_of(request).accounts.by_id, target)
+                if to is None or not to.active or "advisor" not in to.roles:
+                    raise BadInput("Esa persona no es un asesor activo.")
+                await service.transfer(ticket_id, user.id, to.id, to.name, supervisor)
+            elif kind == "devolver":
+                await service.give_back(ticket_id, user.id, supervisor)
+            elif kind == "cerrar":
+                ticket = await service.close(ticket_id, user.id, supervisor)
+                return JSONResponse({"ok": True, "status": ticket.status, "status_label": STATUSES.get(ticket.status)})
+        except HandoffError as exc:
+            status = 400 if isinstance(exc, BadInput) else 404 if "no existe" in str(exc) else 409
+            return error_response(request, status, str(exc))
+        return JSONResponse({"ok": True})
+
+    act.__name__ = f"api_{kind}"
+    return act
+
+
+@requires(*STAFF)
+@available
+async def api_articles(request: Request) -> Response:
+    handoff = handoff_of(request)
+    query = (request.query_params.get("q") or "").strip()[:MAX_QUERY]
+    if not query:
+        return JSONResponse({"articles": []})
+    from bot.knowledge import render
+
+    kb = handoff.kb
+    hits = await handoff.service.run(kb.search, query, 6)
+    articles = []
+    for hit in hits:
+        article = kb.get(hit.article_id)
+        if article is None:
+            continue
+        text = "\n\n".join(m.text for m in render(article))
+        articles.append({"id": article.id, "title": article.title, "line": LINES.get(article.line, article.line),
+                         "text": text[:TEXT_MAX]})
+    return JSONResponse({"articles": articles})
+
+
+def routes() -> list[BaseRoute]:
+    actions = ("tomar", "responder", "nota", "etiquetas", "transferir", "devolver", "cerrar")
+    return [
+        Route("/cola", queue_page, methods=["GET"], name="queue"),
+        Route("/cola/supervision", supervision_page, methods=["GET"], name="supervision"),
+        Route("/cola/{ticket_id}", conversation_page, methods=["GET"], name="conversation"),
+        Route("/api/cola", api_queue, methods=["GET"], name="api_queue"),
+        Route("/api/cola/estadisticas", api_stats, methods=["GET"], name="api_stats"),
+        Route("/api/cola/{ticket_id}", api_ticket, methods=["GET"], name="api_ticket"),
+        *[Route(f"/api/cola/{{ticket_id}}/{kind}", _action(kind), methods=["POST"], name=f"api_{kind}") for kind in actions],
+        Route("/api/articulos", api_articles, methods=["GET"], name="api_articles"),
+    ]
+

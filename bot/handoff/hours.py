@@ -1,0 +1,175 @@
+"""Office hours of the advisors, in the service's time zone (America/Lima by default).
+
+Written as in HANDOFF_OFFICE_HOURS: day ranges and time ranges, groups separated by ";", e.g.
+"lun-vie 08:30-13:00,14:00-16:30; sab 09:00-12:00". Days: lun mar mie jue vie sab dom (accents
+and English abbreviations are accepted). Holidays (HANDOFF_HOLIDAYS, "2026-12-25,2027-01-01")
+are closed all day.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from bot.text import fold
+
+DAYS = ("lun", "mar", "mie", "jue", "vie", "sab", "dom")
+DAY_NAMES = ("lunes", "martes", "miércoles", "jueves", "viernes", "sábado", "domingo")
+_ENGLISH = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
+_TIME = re.compile(r"^(\d{1,2}):(\d{2})$")
+DEFAULT_HOURS = "lun-vie 08:30-16:30"
+
+
+class HoursError(ValueError):
+    """The office hours (or holidays) could not be read; the message says what is wrong."""
+
+
+def _day(token: str) -> int:
+    token = fold(token.strip())[:3]
+    if token in DAYS:
+        return DAYS.index(token)
+    if token in _ENGLISH:
+        return _ENGLISH[token]
+    raise HoursError(f"unknown day {token!r} (use lun mar mie jue vie sab dom)")
+
+
+def _time(token: str) -> dt.time:
+    match = _TIME.match(token.strip())
+    if not match:
+        raise HoursError(f"time {token!r} must look like 08:30")
+    hour, minute = int(match.group(1)), int(match.group(2))
+    if hour == 24 and minute == 0:
+        return dt.time.max
+    if hour > 23 or minute > 59:
+        raise HoursError(f"time {token!r} is not a time of day")
+    return dt.time(hour, minute)
+
+
+def _clock(value: dt.time) -> str:
+    return "24:00" if value == dt.time.max else f"{value.hour}:{value.minute:02d}"
+
+
+@dataclass(frozen=True)
+class OfficeHours:
+    """Opening intervals per weekday (0 = Monday), holidays, and the time zone they are in."""
+
+    week: tuple[tuple[tuple[dt.time, dt.time], ...], ...]
+    holidays: frozenset[dt.date]
+    zone: ZoneInfo
+
+    @classmethod
+    def parse(cls, spec: str = DEFAULT_HOURS, holidays: str = "", zone: str = "America/Lima") -> OfficeHours:
+        week: list[list[tuple[dt.time, dt.time]]] = [[] for _ in range(7)]
+        for group in filter(None, (g.strip() for g in (spec or "").split(";"))):
+            days_part, _, times_part = group.partition(" ")
+            if not times_part.strip():
+                raise HoursError(f"{group!r}: days then times, e.g. 'lun-vie 08:30-16:30'")
+            days: list[int] = []
+            for item in days_part.split(","):
+                first, _, last = item.partition("-")
+                start, end = _day(first), _day(last) if last else _day(first)
+                days += list(range(start, end + 1)) if start <= end else [*range(start, 7), *range(0, end + 1)]
+            for span in times_part.replace(" ", "").split(","):
+                opens, _, closes = span.partition("-")
+                interval = (_time(opens), _time(closes))
+                if interval[0] >= interval[1]:
+                    raise HoursError(f"{span!r}: the closing time must be after the opening time")
+                for day in days:
+                    week[day].append(interval)
+        try:
+            dates = frozenset(dt.date.fromisoformat(d.strip()) for d in (holidays or "").split(",") if d.strip())
+        except ValueError as exc:
+            raise HoursError(f"holidays must be dates like 2026-12-25: {exc}") from None
+        try:
+            tz = ZoneInfo(zone)
+        except Exception:
+            raise HoursError(f"unknown time zone {zone!r}") from None
+        return cls(tuple(tuple(sorted(day)) for day in week), dates, tz)
+
+    def local(self, at: dt.datetime) -> dt.datetime:
+        return at.astimezone(self.zone)
+
+    def _intervals(self, day: dt.date) -> tuple[tuple[dt.time, dt.time], ...]:
+        return () if day in self.holidays else self.week[day.weekday()]
+
+    def is_open(self, at: dt.datetime) -> bool:
+        local = self.local(at)
+        now = local.time()
+        return any(opens <= now < closes for opens, closes in self._intervals(local.date()))
+
+    def next_opening(self, at: dt.datetime) -> dt.datetime | None:
+        """When the advisors are next at work (a local time), or None when they never are."""
+        local = self.local(at)
+        for offset in range(0, 370):
+            day = local.date() + dt.timedelta(days=offset)
+            for opens, _ in self._intervals(day):
+                start = dt.datetime.combine(day, opens, tzinfo=self.zone)
+                if start > local:
+                    return start
+        return None
+
+    def closes_at(self, at: dt.datetime) -> dt.datetime | None:
+        """When the current opening interval ends (local), or None when closed now."""
+        local = self.local(at)
+        for opens, closes in self._intervals(local.date()):
+            if opens <= local.time() < closes:
+                end = dt.datetime.combine(local.date(), closes if closes != dt.time.max else dt.time(23, 59), tzinfo=self.zone)
+                return end
+        return None
+
+    def open_minutes_between(self, start: dt.datetime, end: dt.datetime) -> float:
+        """Minutes of office hours between two moments (waits are counted in working time)."""
+        if end <= start:
+            return 0.0
+        total = 0.0
+        local_start, local_end = self.local(start), self.local(end)
+        day = local_start.date()
+        while day <= local_end.date():
+            for opens, closes in self._intervals(day):
+                a = dt.datetime.combine(day, opens, tzinfo=self.zone)
+                b = dt.datetime.combine(day, closes, tzinfo=self.zone) if closes != dt.time.max else \
+                    dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), tzinfo=self.zone)
+                lo, hi = max(a, local_start), min(b, local_end)
+                if hi > lo:
+                    total += (hi - lo).total_seconds() / 60
+            day += dt.timedelta(days=1)
+        return total
+
+    def describe(self) -> str:
+        """The schedule in Spanish: "de lunes a viernes de 8:30 a 16:30"."""
+        groups: list[tuple[list[int], tuple[tuple[dt.time, dt.time], ...]]] = []
+        for day, intervals in enumerate(self.week):
+            if not intervals:
+                continue
+            if groups and groups[-1][1] == intervals and groups[-1][0][-1] == day - 1:
+                groups[-1][0].append(day)
+            else:
+                groups.append(([day], intervals))
+        if not groups:
+            return "sin horario de atención configurado"
+        parts = []
+        for days, intervals in groups:
+            if len(days) == 1:
+                name = DAY_NAMES[days[0]]
+                when = f"los {name if name.endswith('s') else name + 's'}"
+            elif len(days) == 2:
+                when = f"{DAY_NAMES[days[0]]} y {DAY_NAMES[days[1]]}"
+            else:
+                when = f"de {DAY_NAMES[days[0]]} a {DAY_NAMES[days[-1]]}"
+            spans = " y ".join(f"de {_clock(a)} a {_clock(b)}" for a, b in intervals)
+            parts.append(f"{when} {spans}")
+        return "; ".join(parts)
+
+
+def spoken_moment(moment: dt.datetime, now: dt.datetime) -> str:
+    """ "hoy a las 14:00", "mañana a las 8:30", "el lunes 30/11 a las 8:30" (local times)."""
+    local_now = now.astimezone(moment.tzinfo)
+    days = (moment.date() - local_now.date()).days
+    clock = f"{moment.hour}:{moment.minute:02d}"
+    if days == 0:
+        return f"hoy a las {clock}"
+    if days == 1:
+        return f"mañana a las {clock}"
+    return f"el {DAY_NAMES[moment.weekday()]} {moment.day:02d}/{moment.month:02d} a las {clock}"
