@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -102,8 +104,27 @@ def _answers(tracker: Tracker, slot: str) -> bool:
     return tracker.get_slot("requested_slot") == slot
 
 
+def _looks_like_contact(text: str) -> bool:
+    """An e-mail address or a phone number, even a mistyped one ("ana@@example", "+51 98 76"):
+    validation then says what is wrong with it, instead of the NLU taking it for a question."""
+    return "@" in text or sum(c.isdigit() for c in text) >= 6
+
+
 def _loose(text: str) -> str:
     return " ".join(fold(text).strip(" .!¡¿?").split())
+
+
+def _answered(validate: Callable[..., Awaitable[dict[str, Any]]]) -> Callable[..., Awaitable[dict[str, Any]]]:
+    """A slot emptied since the last message (action_vm_reset at the start, a refused answer) is
+    handed to validation too (Rasa validates every slot set in the turn): it is not an answer."""
+
+    @functools.wraps(validate)
+    async def checked(self: Any, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Any) -> dict[str, Any]:
+        if value is None:
+            return {}
+        return await validate(self, value, dispatcher, tracker, domain)
+
+    return checked
 
 
 class ValidateVozDelMigranteForm(FormValidationAction):
@@ -146,7 +167,13 @@ class ValidateVozDelMigranteForm(FormValidationAction):
         return found
 
     async def extract_vm_contact(self, dispatcher, tracker: Tracker, domain) -> dict[str, Any]:
-        if not _answers(tracker, "vm_contact") or self._leaves(tracker):
+        if not _answers(tracker, "vm_contact"):
+            return {}
+        # An e-mail address or a phone number is the answer whatever the NLU made of it (to the
+        # intent classifier "ana.perez@example.org" is noise, and noise can look like a question).
+        if (_intent(tracker) == "dar_contacto" or _looks_like_contact(_text(tracker))) and _intent(tracker) not in LEAVING:
+            return {"vm_contact": _text(tracker)}
+        if self._leaves(tracker):
             return {}
         return {"vm_contact": _text(tracker)}
 
@@ -166,18 +193,21 @@ class ValidateVozDelMigranteForm(FormValidationAction):
         dispatcher.utter_message(text=error.message)
         return {slot: None}
 
+    @_answered
     async def validate_vm_kind(self, value, dispatcher, tracker, domain) -> dict[str, Any]:
         try:
             return {"vm_kind": suggestions.validate_kind(value)}
         except suggestions.InvalidInput as error:
             return self._refuse(dispatcher, error, "vm_kind")
 
+    @_answered
     async def validate_vm_country(self, value, dispatcher, tracker, domain) -> dict[str, Any]:
         try:
             return {"vm_country": suggestions.validate_country(value)}
         except suggestions.InvalidInput as error:
             return self._refuse(dispatcher, error, "vm_country")
 
+    @_answered
     async def validate_vm_city(self, value, dispatcher, tracker, domain) -> dict[str, Any]:
         if _loose(value) in SKIP:
             return {"vm_city": "-"}
@@ -186,18 +216,21 @@ class ValidateVozDelMigranteForm(FormValidationAction):
         except suggestions.InvalidInput as error:
             return self._refuse(dispatcher, error, "vm_city")
 
+    @_answered
     async def validate_vm_topic(self, value, dispatcher, tracker, domain) -> dict[str, Any]:
         try:
             return {"vm_topic": suggestions.validate_topic(value)}
         except suggestions.InvalidInput as error:
             return self._refuse(dispatcher, error, "vm_topic")
 
+    @_answered
     async def validate_vm_message(self, value, dispatcher, tracker, domain) -> dict[str, Any]:
         try:
             return {"vm_message": suggestions.validate_text(value)}
         except suggestions.InvalidInput as error:
             return self._refuse(dispatcher, error, "vm_message")
 
+    @_answered
     async def validate_vm_contact(self, value, dispatcher, tracker, domain) -> dict[str, Any]:
         if _loose(value) in SKIP:
             return {"vm_contact": "-"}
@@ -206,6 +239,7 @@ class ValidateVozDelMigranteForm(FormValidationAction):
         except suggestions.InvalidInput as error:
             return self._refuse(dispatcher, error, "vm_contact")
 
+    @_answered
     async def validate_vm_consent(self, value, dispatcher, tracker, domain) -> dict[str, Any]:
         answer = _loose(value)
         if answer in YES or _intent(tracker) == "afirmar":
@@ -215,6 +249,7 @@ class ValidateVozDelMigranteForm(FormValidationAction):
         dispatcher.utter_message(text="Responde «sí acepto» o «no acepto», por favor.")
         return {"vm_consent": None}
 
+    @_answered
     async def validate_vm_confirm(self, value, dispatcher, tracker, domain) -> dict[str, Any]:
         answer = _loose(value)
         if answer in YES or _intent(tracker) == "afirmar":

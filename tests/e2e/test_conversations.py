@@ -82,7 +82,7 @@ def test_out_of_scope_gets_a_polite_answer_never_an_article(stack, text):
 
 def test_unsure_question_offers_articles_and_none_of_these(stack):
     who = sender()
-    replies = stack.say(who, "seguro social")  # a topic the NLU is unsure of, with matching articles
+    replies = stack.say(who, "afiliacion al seguro social")  # a topic the NLU is unsure of, with matching articles
     offered = payloads(replies)
     assert "/ninguna" in offered
     assert any(p.startswith("/elegir_articulo") for p in offered)
@@ -94,3 +94,11 @@ def test_asking_for_an_advisor_sets_handoff(stack):
     who = sender()
     stack.say(who, "quiero hablar con una persona")
     assert slot(stack, who, "handoff") is True
+
+
+@pytest.mark.parametrize("contact", ["lucia.ramos@gmail.com", "+39 345 678 9012"])
+def test_a_contact_sent_unasked_is_not_taken_for_a_question(stack, contact):
+    who = sender()
+    replies = stack.say(who, contact)
+    assert "no guardo datos de contacto" in " ".join(r.get("text", "") for r in replies)
+    assert slot(stack, who, "article_id") is None

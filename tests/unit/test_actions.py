@@ -101,3 +101,25 @@ async def test_choice_of_an_unknown_article_is_answered_politely():
     assert messages[0]["response"] == "utter_ninguna"
 
 
+@pytest.mark.parametrize(
+    ("intent", "text", "taken"),
+    [("retorno_servicios_mtpe", "ana.perez@example.org", True),  # the NLU took an address for a question
+     ("info_privacidad", "mi correo es ana@@example", True),  # a mistyped address: validation explains
+     ("dar_contacto", "+34 612 345 678", True),
+     ("info_sivitma", "que es sivitma", False),  # a real question leaves the form for a moment
+     ("cancelar", "cancelar ana@example.org", False)],
+)
+async def test_the_contact_question_takes_addresses_whatever_the_nlu_says(intent, text, taken):
+    from actions.voz_del_migrante import ValidateVozDelMigranteForm
+
+    trk = tracker(intent, text, requested_slot="vm_contact")
+    found = await ValidateVozDelMigranteForm().extract_vm_contact(CollectingDispatcher(), trk, {})
+    assert found == ({"vm_contact": text} if taken else {})
+
+
+async def test_a_slot_emptied_in_the_turn_is_not_validated_as_an_answer():
+    from actions.voz_del_migrante import ValidateVozDelMigranteForm
+
+    dispatcher = CollectingDispatcher()
+    assert await ValidateVozDelMigranteForm().validate_vm_kind(None, dispatcher, tracker("dejar_sugerencia"), {}) == {}
+    assert dispatcher.messages == []
