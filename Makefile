@@ -11,6 +11,7 @@ SVC := .venv-svc/bin
 ENDPOINTS ?= endpoints.yml
 RASA_PORT ?= 5005
 ACTIONS_PORT ?= 5055
+DESK_PORT ?= 8010
 export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
@@ -50,20 +51,21 @@ run: train
 	@mkdir -p var
 	@$(SVC)/infomigra kb check
 	@$(SVC)/infomigra db upgrade
-	@$(SVC)/python -m rasa_sdk --actions actions --port $(ACTIONS_PORT) & \
-	  actions_pid=$$!; trap 'kill $$actions_pid 2>/dev/null' EXIT INT TERM; \
+	@token="$${RASA_AUTH_TOKEN:-$$($(SVC)/python -c 'import secrets; print(secrets.token_urlsafe(32))')}"; \
+	  export RASA_AUTH_TOKEN="$$token" RASA_URL="$${RASA_URL:-http://localhost:$(RASA_PORT)}"; \
+	  $(SVC)/python -m rasa_sdk --actions actions --port $(ACTIONS_PORT) & actions_pid=$$!; \
+	  $(SVC)/infomigra desk serve --port $(DESK_PORT) --log-level warning & desk_pid=$$!; \
+	  trap 'kill $$actions_pid $$desk_pid 2>/dev/null' EXIT INT TERM; \
 	  echo ""; \
 	  echo "  Action server: http://localhost:$(ACTIONS_PORT)/health"; \
 	  echo "  Rasa server:   http://localhost:$(RASA_PORT)  (ready when it logs 'Rasa server is up and running')"; \
 	  echo "  Web widget:    http://localhost:$(RASA_PORT)/webhooks/web/demo"; \
 	  echo "  Chat (REST):   curl -s localhost:$(RASA_PORT)/webhooks/rest/webhook -d '{\"sender\":\"yo\",\"message\":\"hola\"}'"; \
 	  echo "  Chat (terminal, in another shell): .venv/bin/rasa shell"; \
+	  echo "  Advisor desk:  http://localhost:$(DESK_PORT)  (accounts: .venv-svc/bin/infomigra desk create-user)"; \
 	  echo ""; \
-	  api_flags=""; \
-	  if [ -n "$$RASA_AUTH_TOKEN" ]; then api_flags="--enable-api --auth-token $$RASA_AUTH_TOKEN"; \
-	  else echo "  (HTTP API off: set RASA_AUTH_TOKEN to enable it with token auth)"; fi; \
 	  $(RASA) run --model models/infomigra.tar.gz --endpoints $(ENDPOINTS) --credentials credentials.yml \
-	    --port $(RASA_PORT) $$api_flags
+	    --port $(RASA_PORT) --enable-api --auth-token="$$token"
 
 lint: install
 	$(SVC)/ruff check bot actions tests bench scripts
