@@ -58,6 +58,10 @@ def _expand(value: Any) -> str | None:
     return _VARIABLE.sub(lambda m: os.environ.get(m.group(1), ""), str(value)) or None
 
 
+# Rasa's own SQL store, and ours (the same store, SQLite in WAL mode: bot/rasa_tracker_store.py)
+SQL_TYPES = frozenset({"SQL", "BOT.RASA_TRACKER_STORE.SQLTRACKERSTORE"})
+
+
 def url_from_endpoints(path: Path = DEFAULT_ENDPOINTS) -> str:
     """The tracker store's URL as Rasa would build it from an endpoints file (type SQL)."""
     try:
@@ -65,7 +69,7 @@ def url_from_endpoints(path: Path = DEFAULT_ENDPOINTS) -> str:
     except OSError as exc:
         raise TrackerStoreError(f"cannot read the endpoints file {path}: {exc.strerror}") from exc
     store = config.get("tracker_store") or {}
-    if str(store.get("type", "")).upper() != "SQL":
+    if str(store.get("type", "")).upper() not in SQL_TYPES:
         raise TrackerStoreError(f"{path}: the tracker store is not of type SQL; give --tracker-url or {ENV}")
     dialect = _expand(store.get("dialect")) or "sqlite"
     db = _expand(store.get("db")) or "rasa.db"
