@@ -231,6 +231,20 @@ def _may_view(request: Request, ticket: Ticket) -> bool:
     return ticket.status == "waiting" or ticket.advisor_id == request.state.user.id or _is_supervisor(request)
 
 
+async def _viewable(request: Request) -> Ticket | Response:
+    """The ticket of the URL with its transcript, or the 404/403 page that says why not."""
+    handoff = handoff_of(request)
+    try:
+        ticket = await handoff.service.run(handoff.store.detailed, _ticket_id(request))
+    except HandoffError:
+        ticket = None
+    if ticket is None:
+        return error_response(request, 404, "Esa conversación no existe.")
+    if not _may_view(request, ticket):
+        return error_response(request, 403, "Esta conversación la atiende otra persona.")
+    return ticket
+
+
 # --- pages -------------------------------------------------------------------------------------------
 @requires(*STAFF)
 @available
@@ -244,15 +258,9 @@ async def queue_page(request: Request) -> Response:
 @requires(*STAFF)
 @available
 async def conversation_page(request: Request) -> Response:
-    handoff = handoff_of(request)
-    try:
-        ticket = await handoff.service.run(handoff.store.detailed, _ticket_id(request))
-    except HandoffError:
-        ticket = None
-    if ticket is None:
-        return error_response(request, 404, "Esa conversación no existe.")
-    if not _may_view(request, ticket):
-        return error_response(request, 403, "Esta conversación la atiende otra persona.")
+    ticket = await _viewable(request)
+    if isinstance(ticket, Response):
+        return ticket
     return desk_of(request).templates.TemplateResponse(request, "queue/conversation.html", {
         "ticket": ticket_json(ticket, now()), "is_supervisor": _is_supervisor(request)})
 
@@ -308,14 +316,9 @@ async def api_ticket(request: Request) -> Response:
         after = int(request.query_params.get("despues", "0") or 0)
     except ValueError:
         return _bad(request, "'despues' debe ser un número.")
-    try:
-        ticket = await run(store.detailed, _ticket_id(request))
-    except HandoffError:
-        ticket = None
-    if ticket is None:
-        return error_response(request, 404, "Esa conversación no existe.")
-    if not _may_view(request, ticket):
-        return error_response(request, 403, "Esta conversación la atiende otra persona.")
+    ticket = await _viewable(request)
+    if isinstance(ticket, Response):
+        return ticket
     user = request.state.user
     if ticket.advisor_id == user.id and ticket.accepted_at is None and ticket.status == "active":
         ticket = await run(store.accept, ticket.id, user.id)  # a transferred chat is opened: it is accepted

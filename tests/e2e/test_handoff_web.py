@@ -77,6 +77,15 @@ def sender_of(page) -> str:
     return "web:" + page.evaluate("localStorage.getItem('infomigra-chat-token')").split(".")[0]
 
 
+def handed_over(browser, stack, asking: str):
+    """A person on the widget who asked for an advisor and was told to wait: (page, sender, errors)."""
+    errors: list[str] = []
+    person = person_page(browser, stack, errors)
+    write(person, asking)
+    expect(person.get_by_role("button", name="Volver al asistente")).to_be_visible(timeout=30_000)
+    return person, sender_of(person), errors
+
+
 def write(page, text: str) -> None:
     box = page.get_by_role("textbox", name="Escribe tu mensaje")
     box.fill(text)
@@ -200,11 +209,7 @@ def test_a_person_on_the_widget_and_an_advisor_in_the_desk(system, browser):
 
 def test_volver_al_asistente_ends_the_handoff(system, browser):
     stack, _, store, _, _ = system
-    errors: list[str] = []
-    person = person_page(browser, stack, errors)
-    write(person, "necesito un asesor")
-    expect(person.get_by_role("button", name="Volver al asistente")).to_be_visible(timeout=30_000)
-    sender = sender_of(person)
+    person, sender, errors = handed_over(browser, stack, "necesito un asesor")
     assert store.open_for(sender) is not None
     person.get_by_role("button", name="Volver al asistente").click()
     expect(person.locator(".imw-bot").filter(has_text="saliste de la conversación con el asesor")).to_be_visible(timeout=15_000)
@@ -217,11 +222,7 @@ def test_volver_al_asistente_ends_the_handoff(system, browser):
 
 def test_a_typed_intent_cannot_end_or_take_over_a_handoff(system, browser):
     stack, _, store, _, _ = system
-    errors: list[str] = []
-    person = person_page(browser, stack, errors)
-    write(person, "quiero hablar con un humano")
-    expect(person.get_by_role("button", name="Volver al asistente")).to_be_visible(timeout=30_000)
-    sender = sender_of(person)
+    person, sender, errors = handed_over(browser, stack, "quiero hablar con un humano")
     for count, typed in enumerate(['/restart', '/calificar{"rating":"5"}', '/volver_al_asistente{"x": 1}'], 1):
         write(person, typed)
         expect(person.locator(".imw-bot").filter(has_text="no se usan comandos")).to_have_count(count, timeout=15_000)
@@ -233,11 +234,7 @@ def test_a_typed_intent_cannot_end_or_take_over_a_handoff(system, browser):
 
 def test_a_restart_of_rasa_in_the_middle_of_a_handoff_loses_nothing(system, browser):
     stack, desk, store, env, restarted = system
-    errors: list[str] = []
-    person = person_page(browser, stack, errors)
-    write(person, "quiero hablar con una persona")
-    expect(person.get_by_role("button", name="Volver al asistente")).to_be_visible(timeout=30_000)
-    sender = sender_of(person)
+    person, sender, errors = handed_over(browser, stack, "quiero hablar con una persona")
     ticket = store.open_for(sender)
     with desk_client(desk, "beto@example.org") as beto:
         assert beto.post(f"/api/cola/{ticket.id}/tomar").status_code == 200
