@@ -61,8 +61,6 @@ def map_ids() -> set[str]:
 @pytest.mark.skipif(not (SHARED / "knowledge-map.md").exists(), reason="shared/knowledge-map.md is not beside the repo")
 def test_every_map_id_has_an_article(kb):
     expected = map_ids()
-    # The map lists convenios per country for "at least espana, chile, argentina".
-    expected -= {"exterior/convenios/eeuu", "exterior/convenios/italia"}
     missing = sorted(expected - set(kb.articles))
     assert not missing, f"map ids with no article: {missing}"
 
