@@ -19,6 +19,7 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
+from bot.store.clock import now
 from bot.store.db import get_engine
 from bot.store.schema import button_choices, contacts, seen_messages
 from bot.text import fold
@@ -26,10 +27,6 @@ from bot.text import fold
 # How many offered buttons per person are kept (older keyboards stop working after that).
 KEEP_BUTTONS = 60
 SEEN_FOR = dt.timedelta(days=7)
-
-
-def now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
 
 
 def _aware(value: dt.datetime | None) -> dt.datetime | None:

@@ -44,6 +44,7 @@ from telegram.constants import ChatAction, ParseMode
 from telegram.error import RetryAfter, TelegramError
 
 from bot.channels.checks import MAX_MESSAGE_CHARS, UNREADABLE, is_readable, neutralize
+from bot.channels.conversation import is_paused
 from bot.channels.serial import SenderLocks
 from bot.channels.state import ChannelState
 from bot.channels.telegram_webhook import (
@@ -391,16 +392,7 @@ class TelegramInput(InputChannel):
 
     async def _handed_over(self, sender: str) -> bool:
         """True while an advisor has the conversation (Rasa paused it), so files reach the advisor."""
-        agent = getattr(getattr(self._app, "ctx", None), "agent", None)
-        store = getattr(agent, "tracker_store", None)
-        if store is None:
-            return False
-        try:
-            tracker = await store.retrieve(sender)
-        except Exception:
-            logger.exception("Telegram: could not read the conversation of %s", sender)
-            return False
-        return bool(tracker is not None and tracker.is_paused())
+        return await is_paused(self._app, sender)
 
     async def _membership(self, update: Update) -> None:
         change = update.my_chat_member

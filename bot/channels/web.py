@@ -40,6 +40,7 @@ from sanic.response import HTTPResponse
 from socketio import AsyncServer
 
 from bot.channels.checks import MAX_MESSAGE_CHARS, UNREADABLE, is_readable, neutralize
+from bot.channels.conversation import agent_of
 from bot.channels.serial import SenderLocks
 from bot.channels.state import ChannelState
 from bot.channels.web_session import (
@@ -208,8 +209,7 @@ class WebInput(SocketIOInput):
         return WebOutput(self.sio, self.state, self.bot_message_evt)
 
     async def _history(self, output: WebOutput, sender: str) -> list[dict]:
-        agent = getattr(getattr(self._app, "ctx", None), "agent", None) if self._app else None
-        store = getattr(agent, "tracker_store", None)
+        store = getattr(agent_of(self._app), "tracker_store", None)
         if store is None:
             return []
         try:

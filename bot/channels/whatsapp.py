@@ -50,6 +50,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.channels.checks import MAX_MESSAGE_CHARS, UNREADABLE, is_readable, neutralize
+from bot.channels.conversation import agent_of, is_paused
 from bot.channels.serial import SenderLocks
 
 logger = logging.getLogger(__name__)
@@ -555,15 +556,13 @@ class WhatsAppInput(InputChannel):
         """Append the message to the conversation without a bot turn; True if it is paused
         (an advisor has it). While paused it goes through Rasa's message handling instead, whose
         slot extraction hands it to the advisor (actions/handoff.py); Rasa answers nothing then."""
-        agent = getattr(getattr(app, "ctx", None), "agent", None)
+        agent = agent_of(app)
         if agent is None or getattr(agent, "processor", None) is None:
             return False
         try:
-            if on_new_message is not None:
-                current = await agent.tracker_store.retrieve(message.sender_id)
-                if current is not None and current.is_paused():
-                    await on_new_message(message)
-                    return True
+            if on_new_message is not None and await is_paused(app, message.sender_id):
+                await on_new_message(message)
+                return True
             async with agent.lock_store.lock(message.sender_id):
                 tracker = await agent.log_message(message)
             return bool(tracker.is_paused())

@@ -15,13 +15,10 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from bot.feedback.schema import answer_ratings
+from bot.store.clock import now
 
 SENDER_KEPT = dt.timedelta(hours=24)
 CHANNEL_MAX = 20
-
-
-def now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
 
 
 @dataclass(frozen=True)

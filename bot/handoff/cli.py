@@ -12,6 +12,8 @@ import datetime as dt
 import os
 import sys
 
+from bot.store.clock import now
+
 
 def _store(args: argparse.Namespace):  # noqa: ANN202
     from sqlalchemy import inspect
@@ -35,14 +37,14 @@ def _status(args: argparse.Namespace) -> int:
     except HandoffSettingsError as exc:
         print(f"settings: {exc}", file=sys.stderr)
         return 2
-    now = dt.datetime.now(dt.timezone.utc)
+    at = now()
     waiting, handled = store.waiting(), store.open_tickets()
     print(f"waiting: {len(waiting)} ({sum(1 for t in waiting if t.priority)} with priority); being handled: {len(handled)}")
     for ticket in waiting:
-        minutes = (now - ticket.created_at).total_seconds() / 60
+        minutes = (at - ticket.created_at).total_seconds() / 60
         print(f"  #{ticket.id:<6} {ticket.channel:9} {ticket.reason:7} {'PRIORITY ' if ticket.priority else ''}"
               f"waiting {minutes:.0f} min")
-    print(f"office hours: {settings.hours.describe()} ({'open' if settings.hours.is_open(now) else 'closed'} now)")
+    print(f"office hours: {settings.hours.describe()} ({'open' if settings.hours.is_open(at) else 'closed'} now)")
     print(f"Rasa API: {settings.rasa_url} ({'token set' if settings.rasa_token else 'RASA_AUTH_TOKEN NOT SET'})")
     template = settings.whatsapp_template_sid or "not set: a person who wrote over 24 h ago is not told that an answer waits"
     print(f"WhatsApp template: {template}")
@@ -60,7 +62,7 @@ def _purge(args: argparse.Namespace) -> int:
     if days < 1:
         print("--days must be at least 1", file=sys.stderr)
         return 2
-    cutoff = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=days)
+    cutoff = now() - dt.timedelta(days=days)
     count = _store(args).purge_closed_before(cutoff)
     print(f"{count} closed ticket(s) older than {days} days deleted")
     return 0

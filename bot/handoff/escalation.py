@@ -25,6 +25,9 @@ SAFETY_INTENTS = frozenset({"seguridad_trata_y_fraude", "seguridad_emergencia"})
 UNSURE_ACTIONS = frozenset({"action_kb_search", "utter_ninguna"})
 BACK_INTENTS = frozenset({"volver_al_asistente", "menu"})
 HANDOFF_LOOP = "handoff_form"
+# What the channels put in an attachment (bot/channels/whatsapp.py, telegram.py) and the desk shows.
+ATTACHMENT_KEYS = frozenset({"type", "content_type", "url", "file_id", "file_name", "name", "title", "latitude",
+                             "longitude", "address", "label", "first_name", "phone_number"})
 
 
 def _at(event: Mapping[str, Any]) -> dt.datetime | None:
@@ -52,14 +55,11 @@ def _shown_text(text: str, metadata: Mapping[str, Any] | None, intent: str | Non
 def attachments_of(metadata: Mapping[str, Any] | None) -> list[dict] | None:
     """Files and locations a channel put in the message's metadata (WhatsApp, Telegram)."""
     metadata = metadata or {}
-    found: list[dict] = []
-    for item in metadata.get("attachments") or []:
-        if isinstance(item, Mapping):
-            found.append({k: str(v)[:500] for k, v in item.items() if k in ("type", "content_type", "url", "file_id", "name")})
+    items = [item for item in metadata.get("attachments") or [] if isinstance(item, Mapping)]
     location = metadata.get("location")
     if isinstance(location, Mapping):
-        found.append({"type": "location", **{k: str(v)[:200] for k, v in location.items()
-                                             if k in ("latitude", "longitude", "address", "label")}})
+        items.append({"type": "location", **location})
+    found = [{k: str(v)[:500] for k, v in item.items() if k in ATTACHMENT_KEYS} for item in items]
     return found or None
 
 

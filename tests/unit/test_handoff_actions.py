@@ -209,3 +209,16 @@ def test_the_transcript_marks_advisors_and_attachments():
     assert [r["role"] for r in rows] == ["person", "advisor", "person", "person"]
     assert rows[0]["attachments"] == [{"type": "audio", "url": "https://x/y"}]
     assert rows[2]["text"] == "5 · Excelente" and rows[3]["text"] == "[eligió una opción: informar pais]"
+
+
+def test_attachments_keep_what_each_channel_sends_for_the_advisor():
+    from bot.handoff.escalation import attachments_of
+
+    telegram = {"attachments": [{"type": "location", "latitude": -12.05, "longitude": -77.04},
+                                {"type": "document", "file_id": "BQAC", "file_name": "contrato.pdf", "secret": "x"}]}
+    assert attachments_of(telegram) == [{"type": "location", "latitude": "-12.05", "longitude": "-77.04"},
+                                        {"type": "document", "file_id": "BQAC", "file_name": "contrato.pdf"}]
+    whatsapp = {"attachments": [{"type": "image", "content_type": "image/jpeg", "url": "https://api.twilio.com/m/1"}],
+                "location": {"latitude": "40.4", "longitude": "-3.7", "address": "Madrid"}}
+    assert attachments_of(whatsapp)[1] == {"type": "location", "latitude": "40.4", "longitude": "-3.7", "address": "Madrid"}
+    assert attachments_of({}) is None
