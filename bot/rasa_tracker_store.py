@@ -1,23 +1,48 @@
-"""Rasa's SQL tracker store, with SQLite set up for a server instead of a script.
+"""Rasa's SQL tracker store, set up for a server: SQLite tuned, and the latest sessions kept in memory.
 
-Rasa 3.6.21 saves the tracker after every message in its own transaction. On SQLite's defaults
-(rollback journal, `synchronous=FULL`) every save waits for the disk twice: py-spy put the commit
-at about 15% of the Rasa server's time per message under load. In WAL mode with
-`synchronous=NORMAL` a commit is an append to the log, readers (the monthly report, `rasa
-test`) never block the writer, and the database stays consistent after a crash; at most the
-last transactions before a power cut are lost, which the embedded default accepts. With any other
-dialect (PostgreSQL in production) this is Rasa's `SQLTrackerStore` unchanged.
+SQLite. Rasa 3.6.21 saves the tracker after every message in its own transaction. On SQLite's
+defaults (rollback journal, `synchronous=FULL`) every save waits for the disk twice, on a
+connection opened for it (SQLAlchemy 1.4 does not pool SQLite files). Here connections are pooled
+and, in WAL mode
+with `synchronous=NORMAL` a commit is an append to the log, readers (the monthly report, `rasa
+test`) never block the writer, and the database stays consistent after a crash; at most the last
+transactions before a power cut are lost, which the embedded default accepts.
 
-Configured in endpoints.yml as `type: bot.rasa_tracker_store.SQLTrackerStore` with the same keys
-as Rasa's `type: SQL`.
+Cache (`cache_size`, number of conversations; 0 turns it off). Under load py-spy put a third of the
+Rasa server's time in this store: every message reads the conversation back with a query on the
+latest session, and every save first counts that session's rows to know which events are new.
+With a cache the store keeps, per recent conversation, the rows of its latest session exactly as
+written (their `data` JSON). `retrieve` rebuilds the tracker from them with Rasa's own
+`DialogueStateTracker.from_dict`, as the query would; `save` writes only the events after them,
+in one statement. Misses (a new conversation, an evicted one, after a restart) go to the
+database, and a failed write drops the conversation from the cache, so the next read is the
+database's. The database stays the only record (every save is committed before the answer
+leaves); the cache only saves reading back what this process wrote.
+
+The cache is right only while this process is the only writer of the conversations it serves,
+which is what Rasa's in-memory lock store (endpoints.yml) already requires: one Rasa process.
+Several Rasa processes (deploy/endpoints.production.yml: Redis lock store) use Rasa's store
+unchanged. Anything that changes the events of a live conversation must do it through Rasa
+(its HTTP API), not in the database behind its back.
+
+Configured in endpoints.yml as `type: bot.rasa_tracker_store.SQLTrackerStore` with the keys of
+Rasa's `type: SQL`, plus `cache_size`. With any other dialect than SQLite (PostgreSQL) only the
+cache applies.
 """
 
 from __future__ import annotations
 
+import json
+from collections import OrderedDict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 from rasa.core import tracker_store
+from rasa.shared.core.events import Event, SessionStarted
+from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY
 
 
 def _tune(dbapi_connection: Any, _record: Any) -> None:
@@ -30,9 +55,120 @@ def _tune(dbapi_connection: Any, _record: Any) -> None:
         cursor.close()
 
 
+@dataclass(frozen=True)
+class Row:
+    """One stored event, as in the `events` table: what the latest-session query looks at, and the JSON."""
+
+    type_name: str
+    timestamp: float
+    data: str
+
+
+def latest_session(rows: Sequence[Row]) -> list[Row]:
+    """The rows Rasa's `_event_query` returns for a conversation: those stamped at or after its
+    latest `SessionStarted`, in stored order; all of them when no session was ever started."""
+    starts = [row.timestamp for row in rows if row.type_name == SessionStarted.type_name]
+    if not starts:
+        return list(rows)
+    start = max(starts)
+    return [row for row in rows if row.timestamp >= start]
+
+
+class LatestSessions:
+    """The stored rows of the latest session of the most recently used conversations (LRU)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = max(0, size)
+        self._rows: OrderedDict[str, list[Row]] = OrderedDict()
+
+    def get(self, sender_id: str) -> list[Row] | None:
+        rows = self._rows.get(sender_id)
+        if rows is not None:
+            self._rows.move_to_end(sender_id)
+        return rows
+
+    def put(self, sender_id: str, rows: list[Row]) -> None:
+        if not self.size:
+            return
+        self._rows[sender_id] = rows
+        self._rows.move_to_end(sender_id)
+        while len(self._rows) > self.size:
+            self._rows.popitem(last=False)
+
+    def drop(self, sender_id: str) -> None:
+        self._rows.pop(sender_id, None)
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+
 class SQLTrackerStore(tracker_store.SQLTrackerStore):
-    def __init__(self, domain: Any = None, host: Any = None, event_broker: Any = None, **kwargs: Any) -> None:
+    def __init__(self, domain: Any = None, host: Any = None, event_broker: Any = None, cache_size: int = 0,
+                 **kwargs: Any) -> None:
         super().__init__(domain=domain, host=host, event_broker=event_broker, **kwargs)
-        if self.engine.dialect.name == "sqlite":
-            sa.event.listen(self.engine, "connect", _tune)
-            self.engine.dispose()  # connections opened by Rasa's set-up get the settings on reconnect
+        self.cache = LatestSessions(int(cache_size))
+        if self.engine.dialect.name == "sqlite" and self.engine.url.database not in (None, "", ":memory:"):
+            self._pool_sqlite_connections()
+
+    def _pool_sqlite_connections(self) -> None:
+        """SQLAlchemy 1.4 opens a new SQLite connection for every session on a file (NullPool): a
+        connect and the PRAGMAs above for every read and every save. Keep them open in a pool instead
+        (the event loop uses one at a time; a connection never serves two threads at once)."""
+        url = self.engine.url
+        self.engine.dispose()
+        self.engine = sa.create_engine(url, poolclass=sa.pool.QueuePool, connect_args={"check_same_thread": False})
+        sa.event.listen(self.engine, "connect", _tune)
+        self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
+
+    async def retrieve(self, sender_id: str) -> DialogueStateTracker | None:
+        rows = self.cache.get(sender_id)
+        if rows is None:
+            rows = self._stored_latest_session(sender_id)
+            if rows:
+                self.cache.put(sender_id, rows)
+        if not self.domain or not rows:
+            return None
+        return DialogueStateTracker.from_dict(sender_id, [json.loads(row.data) for row in rows], self.domain.slots)
+
+    def _stored_latest_session(self, sender_id: str) -> list[Row]:
+        with self.session_scope() as session:
+            query = self._event_query(session, sender_id, fetch_events_from_all_sessions=False)
+            return [Row(event.type_name, event.timestamp, event.data) for event in query.all()]
+
+    async def save(self, tracker: DialogueStateTracker) -> None:
+        """Store the events after those of the latest stored session, as Rasa's store does, without
+        counting them in the database when the cache knows them."""
+        await self.stream_events(tracker)
+        sender_id = tracker.sender_id
+        cached = self.cache.get(sender_id)
+        try:
+            with self.session_scope() as session:
+                stored = (len(cached) if cached is not None
+                          else self._event_query(session, sender_id, fetch_events_from_all_sessions=False).count())
+                new = self._rows_for(sender_id, list(tracker.events)[stored:])
+                if new:
+                    session.execute(self.SQLEvent.__table__.insert(), [values for values, _ in new])
+                    session.commit()
+        except BaseException:
+            self.cache.drop(sender_id)
+            raise
+        if cached is not None or stored == 0:  # known rows, or a new conversation: all its rows are these
+            self.cache.put(sender_id, latest_session([*(cached or []), *(row for _, row in new)]))
+
+    @staticmethod
+    def _rows_for(sender_id: str, events: Iterable[Event]) -> list[tuple[dict[str, Any], Row]]:
+        """The `events` rows of Rasa's store for these events (same columns, same JSON)."""
+        rows = []
+        for event in events:
+            data = event.as_dict()
+            text = json.dumps(data)
+            values = {
+                "sender_id": sender_id,
+                "type_name": event.type_name,
+                "timestamp": data.get("timestamp"),
+                "intent_name": data.get("parse_data", {}).get(INTENT, {}).get(INTENT_NAME_KEY),
+                "action_name": data.get("name"),
+                "data": text,
+            }
+            rows.append((values, Row(event.type_name, values["timestamp"], text)))
+        return rows

@@ -105,6 +105,7 @@ def running_stack(work_dir: Path, extra_env: dict[str, str] | None = None,
     endpoints.write_text(
         f"action_endpoint:\n  url: http://127.0.0.1:{actions_port}/webhook\n  enable_selective_domain: true\n"
         f"tracker_store:\n  type: bot.rasa_tracker_store.SQLTrackerStore\n  dialect: sqlite\n  db: {work_dir / 'tracker.db'}\n"
+        "  cache_size: 1000\n"
     )
     env = {**os.environ, "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2",
            "SQLALCHEMY_SILENCE_UBER_WARNING": "1", "DATABASE_URL": f"sqlite:///{work_dir / 'infomigra.db'}",

@@ -1,0 +1,119 @@
+"""Our tracker store (bot/rasa_tracker_store.py) stores and reads back exactly what Rasa's SQL store does.
+
+Checked in the Rasa venv, against Rasa's own `SQLTrackerStore` reading the same SQLite file: the rows
+written, the trackers read back (from the cache and after it), a new session, evictions and a
+failed write.
+"""
+
+import subprocess
+import textwrap
+
+from tests.conftest import ROOT
+
+SCRIPT = textwrap.dedent('''
+    import asyncio, sqlite3, sys
+    from rasa.core.tracker_store import SQLTrackerStore as RasaStore
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.events import (ActionExecuted, BotUttered, SessionStarted, SlotSet, UserUttered)
+    from bot.rasa_tracker_store import SQLTrackerStore
+
+    path = sys.argv[1]
+    domain = Domain.load("domain.yml")
+    clock = [1_700_000_000.0]
+
+    def at(event):
+        clock[0] += 1.5
+        event.timestamp = clock[0]
+        return event
+
+    def turn(text, intent, country=None):
+        parse = {"intent": {"name": intent, "confidence": 0.93}, "entities": [], "text": text}
+        events = [at(UserUttered(text, parse["intent"], [], parse)), at(ActionExecuted("action_answer")),
+                  at(BotUttered("respuesta a " + text, {"buttons": [{"title": "Sí", "payload": "/si"}]}))]
+        if country:
+            events.append(at(SlotSet("country", country)))
+        return events + [at(ActionExecuted("action_listen"))]
+
+    def new_session():
+        started = at(SessionStarted())
+        return [at(ActionExecuted("action_session_start")), started, at(ActionExecuted("action_listen"))]
+
+    def rows(sender):
+        with sqlite3.connect(path) as db:
+            return db.execute("SELECT type_name, timestamp, intent_name, action_name, data FROM events "
+                              "WHERE sender_id = ? ORDER BY id", (sender,)).fetchall()
+
+    def dump(tracker):
+        return None if tracker is None else ([e.as_dict() for e in tracker.events], tracker.current_state())
+
+    async def main():
+        ours = SQLTrackerStore(domain, dialect="sqlite", db=path, cache_size=1)
+        rasa = RasaStore(domain, dialect="sqlite", db=path)
+
+        # One conversation written by each store, event for event: the same rows.
+        script = [turn("hola", "saludo"), turn("trabajo en espana", "emigrar_tramites", "espana"), new_session(),
+                  turn("y para chile?", "cambiar_pais", "chile")]
+        for sender, store in (("ours", ours), ("rasa", rasa)):
+            clock[0] = 1_700_000_000.0
+            tracker = await store.get_or_create_tracker(sender, append_action_listen=False)
+            for events in script:
+                for event in events:
+                    tracker.update(event)
+                await store.save(tracker)
+                tracker = await store.retrieve(sender)  # as the processor does: read back at each message
+                assert dump(tracker) == dump(await rasa.retrieve(sender)), sender
+        assert rows("ours") == rows("rasa") and len(rows("ours")) == sum(map(len, script))
+        # After a new session both read back only that session (what the processor works on).
+        assert [e.type_name for e in (await ours.retrieve("ours")).events][:2] == ["action", "session_started"]
+        assert dump(await ours.retrieve("ours"))[0] == dump(await rasa.retrieve("rasa"))[0]
+
+        # Two conversations taking turns through a cache of one: every read is still the database's.
+        for n in range(3):
+            for sender in ("ana", "beto"):
+                tracker = await ours.get_or_create_tracker(sender)
+                for event in turn(f"mensaje {n} de {sender}", "saludo"):
+                    tracker.update(event)
+                await ours.save(tracker)
+                assert len(ours.cache) == 1
+                assert dump(await ours.retrieve(sender)) == dump(await rasa.retrieve(sender))
+        assert dump(await ours.retrieve("ana")) == dump(await rasa.retrieve("ana"))  # evicted, read from the file
+        assert len(rows("ana")) == 1 + 3 * 4  # action_listen of a new tracker, then three turns of four events
+
+        # A write that fails: nothing stored, nothing remembered; the next read is the database's.
+        tracker = await ours.retrieve("beto")
+        before = dump(tracker)
+        for event in turn("esto no se guarda", "saludo"):
+            tracker.update(event)
+        working = ours.sessionmaker
+        def broken():
+            raise RuntimeError("disk full")
+        ours.sessionmaker = broken
+        try:
+            await ours.save(tracker)
+            raise AssertionError("the save should have failed")
+        except RuntimeError:
+            pass
+        ours.sessionmaker = working
+        assert ours.cache.get("beto") is None
+        assert dump(await ours.retrieve("beto")) == before == dump(await rasa.retrieve("beto"))
+
+        # Unknown conversations: nothing, from either store.
+        assert await ours.retrieve("nadie") is None and await rasa.retrieve("nadie") is None
+
+        # SQLite connections are pooled and in WAL mode.
+        assert type(ours.engine.pool).__name__ == "QueuePool"
+        with ours.engine.connect() as connection:
+            assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        print("same")
+
+    asyncio.run(main())
+''')
+
+
+def test_tracker_store_reads_and_writes_like_rasas(tmp_path):
+    result = subprocess.run([str(ROOT / ".venv/bin/python"), "-c", SCRIPT, str(tmp_path / "tracker.db")], cwd=ROOT,
+                            capture_output=True, text=True, timeout=180,
+                            env={"TF_CPP_MIN_LOG_LEVEL": "3", "PATH": "/usr/bin:/bin", "RASA_TELEMETRY_ENABLED": "false",
+                                 "SQLALCHEMY_SILENCE_UBER_WARNING": "1"})
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.strip().endswith("same")
