@@ -8,7 +8,10 @@ from tests.conftest import ROOT
 SCRIPT = textwrap.dedent('''
     import copy
     from jsonschema import ValidationError
+    import json
+    import random
     from rasa.core.actions.action import RemoteAction
+    from rasa.core.policies.rule_policy import RulePolicy
     from rasa.shared.core.events import Event, UserUttered
     from rasa.shared.utils.common import all_subclasses
 
@@ -39,6 +42,36 @@ SCRIPT = textwrap.dedent('''
     def classes():
         return [[lookup(n), lookup(n, UserUttered)] for n in names for _ in range(2)]
 
+    # Rule search: random conversations and rules, many of them taken from the conversation's own
+    # tail (so that rules do match), some conversation starts ({}), slots and loops that must not be set.
+    rng = random.Random(7)
+
+    def state():
+        s = {}
+        if rng.random() < 0.9:
+            s["prev_action"] = {"action_name": rng.choice(["action_listen", "utter_menu", "action_answer"])}
+        if rng.random() < 0.7:
+            s["user"] = {"intent": rng.choice(["saludo", "emigrar", "retorno"])}
+        if rng.random() < 0.3:
+            s["slots"] = {"country": rng.choice([[1.0], "should_not_be_set"])}
+        if rng.random() < 0.2:
+            s["active_loop"] = {"name": rng.choice(["voz_del_migrante_form", "should_not_be_set"])}
+        return s
+
+    def rule_from(states):
+        tail = states[-rng.randint(1, min(4, len(states))):]
+        return [{k: v for k, v in s.items() if rng.random() < 0.8} for s in tail]
+
+    searches = []
+    for _ in range(400):
+        states = [state() for _ in range(rng.randint(1, 12))]
+        rules = [rule_from(states) if rng.random() < 0.5 else [state() for _ in range(rng.randint(1, 4))]
+                 for _ in range(rng.randint(0, 30))]
+        searches.append(({json.dumps(r, sort_keys=True): "utter_x" for r in rules}, states))
+    policy = RulePolicy.__new__(RulePolicy)
+    rules_before = [RulePolicy._get_possible_keys(policy, lookup, states) for lookup, states in searches]
+    assert sum(1 for keys in rules_before if len(keys) > 1) > 20  # the cases do exercise matching
+
     before = [outcome(original, c) for c in cases]
     classes_before = classes()
     from bot import rasa_patches
@@ -48,6 +81,7 @@ SCRIPT = textwrap.dedent('''
     assert before == after, (before, after)
     assert before[0] is True and before[2].startswith("error:")
     assert classes() == classes_before
+    assert [RulePolicy._get_possible_keys(policy, lookup, states) for lookup, states in searches] == rules_before
     assert lookup("user") is UserUttered and lookup("no_such_event").startswith("error:")
     print("same")
 ''')
