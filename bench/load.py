@@ -1,9 +1,16 @@
 """Load benchmark of the whole assistant: REST channel → Rasa server → action server.
 
-Starts the real stack on loopback (or uses --url), then for N = 1, 20 and 50 concurrent
-conversations drives realistic multi-turn conversations and prints messages/second, p50/p95/p99
-latency per message, the peak RSS of the Rasa server and of the action server, and the model load
-time. `--train` also times a training from scratch into a temporary folder.
+Starts the real stack on loopback, then for N = 1, 20 and 50 concurrent conversations drives
+realistic multi-turn conversations and prints messages/second, p50/p95/p99 latency per message,
+the CPU time each server spent per message, the peak RSS of the Rasa server and of the action
+server, and the model load time. `--train` also times a training from scratch into a temporary
+folder.
+
+Figures in seconds depend on the machine, and the shared 2-core machines this project runs on
+differ by a factor of three from day to day. The first line printed is therefore a reference: the
+time of a fixed pure-Python loop on this machine, taken before and after the run. CPU milliseconds
+per message (the Rasa server's, from /proc) bound what one Rasa process can serve: about
+1000 / (CPU ms per message) messages per second.
 
     .venv-svc/bin/python -m bench.load [--levels 1 20 50] [--seconds 20] [--train]
 
@@ -36,6 +43,24 @@ CONVERSATIONS: list[list[str]] = [
     ["donde queda el consulado en milan", "y en buenos aires?", "menu"],
     ["cual es la capital de francia", "ok, y que es infomigra?", "que hacen con mis datos"],
 ]
+
+
+def reference_loop_seconds(runs: int = 3) -> float:
+    """The fastest of `runs` timings of 10 million additions in a pure-Python loop (Python 3.10)."""
+    best = float("inf")
+    for _ in range(runs):
+        started = time.process_time()
+        total = 0
+        for i in range(10_000_000):
+            total += i
+        best = min(best, time.process_time() - started)
+    return round(best, 2)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (/proc/<pid>/stat, fields 14 and 15)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -138,7 +163,8 @@ def main() -> None:
     parser.add_argument("--train", action="store_true", help="also time a training from scratch")
     args = parser.parse_args()
 
-    report: dict = {}
+    report: dict = {"reference_loop_seconds_before": reference_loop_seconds()}
+    print(f"machine reference (10M-step Python loop, best of 3): {report['reference_loop_seconds_before']} s")
     if args.train:
         report["train_seconds"] = round(time_training(), 1)
         print(f"training from scratch: {report['train_seconds']} s")
@@ -147,18 +173,26 @@ def main() -> None:
         print(f"start to ready (model load included): {report['model_load_seconds']} s")
         asyncio.run(run_level(stack.webhook(), 1, 3, 50))  # warm-up
         report["levels"] = []
-        print(f"{'users':>5} {'messages':>8} {'errors':>6} {'msg/s':>7} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8}")
+        print(f"{'users':>5} {'messages':>8} {'errors':>6} {'msg/s':>7} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} "
+              f"{'Rasa CPU ms/msg':>15} {'actions CPU ms/msg':>18}")
         for users in args.levels:
+            cpu_before = cpu_seconds(stack.rasa.pid), cpu_seconds(stack.actions.pid)
             result = asyncio.run(run_level(stack.webhook(), users, args.seconds, args.max_messages))
+            for key, pid, before in (("rasa_cpu_ms", stack.rasa.pid, cpu_before[0]),
+                                     ("actions_cpu_ms", stack.actions.pid, cpu_before[1])):
+                result[key] = round((cpu_seconds(pid) - before) * 1000 / max(1, result["messages"]), 1)
             report["levels"].append(result)
             print(f"{result['users']:>5} {result['messages']:>8} {result['errors']:>6} {result['msg_per_s']:>7} "
-                  f"{result['p50_ms']:>8} {result['p95_ms']:>8} {result['p99_ms']:>8}")
+                  f"{result['p50_ms']:>8} {result['p95_ms']:>8} {result['p99_ms']:>8} "
+                  f"{result['rasa_cpu_ms']:>15} {result['actions_cpu_ms']:>18}")
         report["bursts"] = asyncio.run(run_bursts(stack.webhook()))
         print(f"burst of 3 from one sender, last message to all answered: p50 {report['bursts']['p50_ms']} ms, "
               f"max {report['bursts']['max_ms']} ms")
         report["rasa_peak_rss_mb"] = round(peak_rss_mb(stack.rasa.pid))
         report["actions_peak_rss_mb"] = round(peak_rss_mb(stack.actions.pid))
         print(f"peak RSS: Rasa server {report['rasa_peak_rss_mb']} MB, action server {report['actions_peak_rss_mb']} MB")
+    report["reference_loop_seconds_after"] = reference_loop_seconds()
+    print(f"machine reference after the run: {report['reference_loop_seconds_after']} s")
     out = ROOT / "bench" / "results"
     out.mkdir(exist_ok=True)
     (out / "latest.json").write_text(json.dumps(report, indent=2))
