@@ -90,8 +90,10 @@ def _stop_rule_search_early() -> None:
     def _get_possible_keys(self: Any, lookup: dict[str, str], states: list[dict]) -> set[str]:
         possible_keys = set(lookup.keys())
         for turn, state in enumerate(reversed(states)):
-            if not possible_keys or turn >= max(len(self._rule_key_to_state(key)) for key in possible_keys):
-                break  # from here on every remaining rule is applicable: nothing more to filter
+            # Past the longest rule left every remaining rule is applicable. The first turn is always
+            # filtered; the longest is looked up from the second on, among the few rules left.
+            if not possible_keys or (turn and turn >= max(len(self._rule_key_to_state(k)) for k in possible_keys)):
+                break
             possible_keys = {key for key in possible_keys if self._is_rule_applicable(key, turn, state)}
         return possible_keys
 
@@ -107,7 +109,7 @@ def _call_prediction_graph_directly() -> None:
     if tf.__version__ != "2.12.0":  # the direct call below uses TensorFlow 2.12's ConcreteFunction._call_flat
         return
     rasa_predict = RasaModel._rasa_predict
-    graphs: dict[int, Any] = {}  # id(tf.function) → (concrete function, its input specs)
+    graphs: dict[int, Any] = {}  # id(tf.function) → (that function, its concrete function, its input specs)
 
     def _rasa_predict(self: Any, batch_in: Any) -> Any:
         function = getattr(self, "_tf_predict_step", None)
