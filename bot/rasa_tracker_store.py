@@ -3,10 +3,9 @@
 SQLite. Rasa 3.6.21 saves the tracker after every message in its own transaction. On SQLite's
 defaults (rollback journal, `synchronous=FULL`) every save waits for the disk twice, on a
 connection opened for it (SQLAlchemy 1.4 does not pool SQLite files). Here connections are pooled
-and, in WAL mode
-with `synchronous=NORMAL` a commit is an append to the log, readers (the monthly report, `rasa
-test`) never block the writer, and the database stays consistent after a crash; at most the last
-transactions before a power cut are lost, which the embedded default accepts.
+and, in WAL mode with `synchronous=NORMAL`, a commit is an append to the log, readers (the monthly
+report, `rasa test`) never block the writer, and the database stays consistent after a crash; at
+most the last transactions before a power cut are lost, which the embedded default accepts.
 
 Cache (`cache_size`, number of conversations; 0 turns it off). Under load py-spy put a third of the
 Rasa server's time in this store: every message reads the conversation back with a query on the
@@ -32,9 +31,10 @@ cache applies.
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -145,30 +145,27 @@ class SQLTrackerStore(tracker_store.SQLTrackerStore):
             with self.session_scope() as session:
                 stored = (len(cached) if cached is not None
                           else self._event_query(session, sender_id, fetch_events_from_all_sessions=False).count())
-                new = self._rows_for(sender_id, list(tracker.events)[stored:])
+                new = [self._row_values(sender_id, event)
+                       for event in itertools.islice(tracker.events, stored, len(tracker.events))]
                 if new:
-                    session.execute(self.SQLEvent.__table__.insert(), [values for values, _ in new])
+                    session.execute(self.SQLEvent.__table__.insert(), new)
                     session.commit()
         except BaseException:
             self.cache.drop(sender_id)
             raise
         if cached is not None or stored == 0:  # known rows, or a new conversation: all its rows are these
-            self.cache.put(sender_id, latest_session([*(cached or []), *(row for _, row in new)]))
+            rows = [Row(values["type_name"], values["timestamp"], values["data"]) for values in new]
+            self.cache.put(sender_id, latest_session([*(cached or []), *rows]))
 
     @staticmethod
-    def _rows_for(sender_id: str, events: Iterable[Event]) -> list[tuple[dict[str, Any], Row]]:
-        """The `events` rows of Rasa's store for these events (same columns, same JSON)."""
-        rows = []
-        for event in events:
-            data = event.as_dict()
-            text = json.dumps(data)
-            values = {
-                "sender_id": sender_id,
-                "type_name": event.type_name,
-                "timestamp": data.get("timestamp"),
-                "intent_name": data.get("parse_data", {}).get(INTENT, {}).get(INTENT_NAME_KEY),
-                "action_name": data.get("name"),
-                "data": text,
-            }
-            rows.append((values, Row(event.type_name, values["timestamp"], text)))
-        return rows
+    def _row_values(sender_id: str, event: Event) -> dict[str, Any]:
+        """The `events` row of Rasa's store for this event (same columns, same JSON)."""
+        data = event.as_dict()
+        return {
+            "sender_id": sender_id,
+            "type_name": event.type_name,
+            "timestamp": data.get("timestamp"),
+            "intent_name": data.get("parse_data", {}).get(INTENT, {}).get(INTENT_NAME_KEY),
+            "action_name": data.get("name"),
+            "data": json.dumps(data),
+        }

@@ -12,6 +12,7 @@ from tests.conftest import ROOT
 
 SCRIPT = textwrap.dedent('''
     import asyncio, sqlite3, sys
+    import sqlalchemy as sa
     from rasa.core.tracker_store import SQLTrackerStore as RasaStore
     from rasa.shared.core.domain import Domain
     from rasa.shared.core.events import (ActionExecuted, BotUttered, SessionStarted, SlotSet, UserUttered)
@@ -66,6 +67,19 @@ SCRIPT = textwrap.dedent('''
         # After a new session both read back only that session (what the processor works on).
         assert [e.type_name for e in (await ours.retrieve("ours")).events][:2] == ["action", "session_started"]
         assert dump(await ours.retrieve("ours"))[0] == dump(await rasa.retrieve("rasa"))[0]
+
+        # The cache is what answers: a remembered conversation is read with no SQL at all, and saved
+        # with the new events' INSERT alone (no read-back, no count).
+        statements = []
+        sa.event.listen(ours.engine, "before_cursor_execute",
+                        lambda conn, cursor, statement, *rest: statements.append(statement.split()[0].upper()))
+        tracker = await ours.retrieve("ours")
+        assert statements == []
+        for event in turn("otra pregunta", "saludo"):
+            tracker.update(event)
+        await ours.save(tracker)
+        assert statements == ["INSERT"], statements
+        assert dump(await ours.retrieve("ours")) == dump(await rasa.retrieve("ours")) and statements == ["INSERT"]
 
         # Two conversations taking turns through a cache of one: every read is still the database's.
         for n in range(3):
