@@ -23,6 +23,11 @@ Each patch keeps Rasa's behaviour and only removes waste measured with py-spy on
   built the function (first call, unchanged), the patched method converts the arrays to tensors of
   the signature's types and runs the same concrete graph directly; anything unexpected (another
   TensorFlow, a batch that does not fit the signature) goes through Rasa's path.
+- `MessageProcessor.handle_message` runs each message in turns, oldest first (`bot/oldest_first.py`):
+  under load a message waited behind every newer one at each call to the action server, so the
+  answers with the most actions came last (p95 at 20 conversations 520 ms, now 320 ms, with the same
+  throughput). Each conversation is still handled one message at a time under Rasa's lock; only the
+  order in which the server's one event loop serves different conversations changes.
 """
 
 from __future__ import annotations
@@ -64,6 +69,7 @@ def apply() -> None:
     _remember_event_classes()
     _stop_rule_search_early()
     _call_prediction_graph_directly()
+    _handle_messages_oldest_first()
     _applied = True
 
 
@@ -131,3 +137,17 @@ def _call_prediction_graph_directly() -> None:
         return outputs
 
     RasaModel._rasa_predict = _rasa_predict
+
+
+def _handle_messages_oldest_first() -> None:
+    from rasa.core.processor import MessageProcessor
+
+    from bot.oldest_first import OldestFirst
+
+    handle_message = MessageProcessor.handle_message
+    turns = OldestFirst()
+
+    async def handle_message_oldest_first(self: Any, message: Any) -> Any:
+        return await turns.run(handle_message(self, message))
+
+    MessageProcessor.handle_message = handle_message_oldest_first

@@ -1,5 +1,6 @@
 """Conversations through the REST channel of the real Rasa server and the real action server."""
 
+import asyncio
 import uuid
 
 import httpx
@@ -79,6 +80,32 @@ def test_colloquial_country_and_city_names(stack):
     assert slot(stack, who, "article_id") == "emigrar/tramites/eeuu"
     stack.say(who, "y en Milán?")
     assert slot(stack, who, "article_id") == "emigrar/tramites/italia"
+
+
+def test_concurrent_conversations_each_get_their_own_answers(stack):
+    """Twenty conversations at once (the server runs their messages in turns, oldest first): every
+    answer is the one asked for, in the conversation that asked, and none is lost."""
+    countries = [("españa", "espana"), ("italia", "italia"), ("chile", "chile"), ("argentina", "argentina"),
+                 ("estados unidos", "eeuu")]
+    plans = [(sender(), countries[n % 5], countries[(n + 2) % 5]) for n in range(20)]
+
+    async def converse(client: httpx.AsyncClient, who: str, first: tuple[str, str], then: tuple[str, str]):
+        answers = []
+        for text, slug in ((f"q papeles necesito pa chambear en {first[0]}", first[1]), (f"y para {then[0]}?", then[1])):
+            response = await client.post(stack.webhook(), json={"sender": who, "message": text})
+            assert response.status_code == 200
+            assert {reply["recipient_id"] for reply in response.json()} == {who}
+            answers.append((texts(response.json()), slug))
+        return answers
+
+    async def everyone():
+        async with httpx.AsyncClient(timeout=120) as client:
+            return await asyncio.gather(*(converse(client, *plan) for plan in plans))
+
+    for (who, _, then), answers in zip(plans, asyncio.run(everyone()), strict=True):
+        for text, slug in answers:
+            assert KB.get(f"emigrar/tramites/{slug}").title in text
+        assert slot(stack, who, "article_id") == f"emigrar/tramites/{then[1]}"
 
 
 def test_a_button_payload_answers_like_typing(stack):
