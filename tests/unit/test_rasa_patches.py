@@ -52,6 +52,10 @@ SCRIPT = textwrap.dedent('''
             s["prev_action"] = {"action_name": rng.choice(["action_listen", "utter_menu", "action_answer"])}
         if rng.random() < 0.7:
             s["user"] = {"intent": rng.choice(["saludo", "emigrar", "retorno"])}
+        elif rng.random() < 0.3:  # a text-based state (end-to-end prediction)
+            s["user"] = {"text": rng.choice(["hola", "menu"])}
+        if "prev_action" in s and rng.random() < 0.05:
+            s["prev_action"] = {"action_name": "should_not_be_set"}
         if rng.random() < 0.3:
             s["slots"] = {"country": rng.choice([[1.0], "should_not_be_set"])}
         if rng.random() < 0.2:
@@ -64,8 +68,8 @@ SCRIPT = textwrap.dedent('''
 
     searches = []
     for _ in range(400):
-        states = [state() for _ in range(rng.randint(1, 12))]
-        rules = [rule_from(states) if rng.random() < 0.5 else [state() for _ in range(rng.randint(1, 4))]
+        states = [state() for _ in range(rng.randint(0, 12))]
+        rules = [rule_from(states) if states and rng.random() < 0.5 else [state() for _ in range(rng.randint(1, 4))]
                  for _ in range(rng.randint(0, 30))]
         searches.append(({json.dumps(r, sort_keys=True): "utter_x" for r in rules}, states))
     policy = RulePolicy.__new__(RulePolicy)
@@ -74,6 +78,7 @@ SCRIPT = textwrap.dedent('''
 
     before = [outcome(original, c) for c in cases]
     classes_before = classes()
+    rasas_get_possible_keys = RulePolicy._get_possible_keys
     from bot import rasa_patches
     rasa_patches.apply()
     assert RemoteAction._validate_action_result is not original
@@ -82,6 +87,23 @@ SCRIPT = textwrap.dedent('''
     assert before[0] is True and before[2].startswith("error:")
     assert classes() == classes_before
     assert [RulePolicy._get_possible_keys(policy, lookup, states) for lookup, states in searches] == rules_before
+    # ... with far fewer rule checks at the latest turn: only the rules indexed under its action and intent
+    # (here rules shaped like the project's: one per intent after action_listen, and a start rule).
+    shaped = {json.dumps(rule, sort_keys=True): "utter_x" for rule in
+              [[{"prev_action": {"action_name": "action_listen"}, "user": {"intent": f"intent{k}"}}] for k in range(200)]
+              + [[{}, {"prev_action": {"action_name": "action_listen"}, "user": {"intent": "saludo"}}], [{"user": {}}]]}
+    conversations = [[state(), {"prev_action": {"action_name": "action_listen"}, "user": {"intent": f"intent{k}"}}]
+                     for k in range(0, 250, 5)] + [[{}], [{"user": {"intent": "saludo"}}]]
+    latest_turn_checks = [0]
+    is_rule_applicable = RulePolicy._is_rule_applicable
+    def counted(self, key, turn, state):
+        latest_turn_checks[0] += turn == 0
+        return is_rule_applicable(self, key, turn, state)
+    RulePolicy._is_rule_applicable = counted
+    patched = [RulePolicy._get_possible_keys(policy, shaped, states) for states in conversations]
+    assert latest_turn_checks[0] <= 2 * len(conversations), latest_turn_checks
+    assert patched == [rasas_get_possible_keys(policy, shaped, states) for states in conversations]
+    assert sum(1 for keys in patched if keys) >= 40
     assert lookup("user") is UserUttered and lookup("no_such_event").startswith("error:")
     print("same")
 ''')
