@@ -74,6 +74,8 @@ def apply() -> None:
     _stop_rule_search_early()
     _call_prediction_graph_directly()
     _handle_messages_oldest_first()
+    _stack_sparse_features_directly()
+    _make_empty_features_without_copying()
     _applied = True
 
 
@@ -173,6 +175,58 @@ def _call_prediction_graph_directly() -> None:
         return outputs
 
     RasaModel._rasa_predict = _rasa_predict
+
+
+def _stack_sparse_features_directly() -> None:
+    import numpy as np
+    import scipy
+    from rasa.shared.nlu.training_data.features import Features
+    from scipy.sparse import coo_matrix
+    from scipy.sparse._sputils import upcast
+
+    if scipy.__version__ != "1.10.1":  # the COO stacking below is that of scipy 1.10's `bmat`
+        return
+    combine_sparse_features = Features._combine_sparse_features
+
+    def _combine_sparse_features(self: Any, additional_features: Any) -> None:
+        left, right = self.features, additional_features.features
+        if type(left) is not coo_matrix or type(right) is not coo_matrix or left.shape[0] != right.shape[0] \
+                or 0 in left.shape or 0 in right.shape:
+            return combine_sparse_features(self, additional_features)  # Rasa's checks and `hstack`
+        # `bmat`'s result: the blocks' entries one block after the other, the right one's columns shifted
+        # (the constructor casts the indices to the index type `bmat` picks, from the shape)
+        data = np.concatenate((left.data, right.data)).astype(upcast(left.dtype, right.dtype), copy=False)
+        row = np.concatenate((left.row, right.row))
+        col = np.concatenate((left.col, right.col + left.shape[1]))
+        self.features = coo_matrix((data, (row, col)), shape=(left.shape[0], left.shape[1] + right.shape[1]))
+        self._cached_fingerprint = None
+
+    Features._combine_sparse_features = _combine_sparse_features
+
+
+def _make_empty_features_without_copying() -> None:
+    import copy
+
+    import numpy as np
+    import scipy.sparse
+    from rasa.shared.nlu.training_data.features import Features
+    from rasa.utils.tensorflow import model_data_utils
+
+    def _create_fake_features(all_features: list) -> list:
+        example_features = next(iter([list_of_features for list_of_list_of_features in all_features
+                                      for list_of_features in list_of_list_of_features if list_of_features is not None]))
+        fake_features = []
+        for features in example_features:
+            if features.is_dense():
+                empty: Any = np.zeros((0, features.features.shape[-1]), features.features.dtype)
+            else:
+                empty = scipy.sparse.coo_matrix((0, features.features.shape[-1]), features.features.dtype)
+            fake = Features(empty, features.type, features.attribute, copy.deepcopy(features.origin))
+            fake._cached_fingerprint = features._cached_fingerprint  # as Rasa's deep copy leaves it
+            fake_features.append(fake)
+        return fake_features
+
+    model_data_utils._create_fake_features = _create_fake_features
 
 
 def _handle_messages_oldest_first() -> None:

@@ -1,4 +1,5 @@
-"""With the trained model, the patched DIET inference (bot/rasa_patches.py) parses exactly like Rasa's.
+"""With the trained model, the patched NLU (bot/rasa_patches.py: DIET's inference, the features) parses
+exactly like Rasa's.
 
 Every held-out question (tests/nlu) is parsed by Rasa's own code, then again twice with the patches
 applied: the intents, their rankings and confidences, and the entities must be identical.
@@ -48,10 +49,17 @@ SCRIPT = textwrap.dedent('''
         through_tf_function.append(1)
         return dispatch(self, *args, **kwargs)
     Function.__call__ = counted_dispatch
+    import scipy.sparse
+    from rasa.utils.tensorflow import model_data_utils
+    stacked_by_scipy, fakes_made = [], []
+    scipy.sparse.hstack = lambda *args, **kwargs: stacked_by_scipy.append(1)  # Rasa's path: must not run
+    make_fakes = model_data_utils._create_fake_features
+    model_data_utils._create_fake_features = lambda features: fakes_made.append(1) or make_fakes(features)
     assert asyncio.run(parse_all()) == by_rasa
     assert asyncio.run(parse_all()) == by_rasa
     assert len(calls) == 2 * len(texts)  # DIET ran through the patched method for every question
     assert not through_tf_function  # ... and straight to the graph, not through tf.function's dispatch
+    assert not stacked_by_scipy and fakes_made  # sparse features stacked directly, empty features made anew
     print("same", len(texts))
 ''')
 

@@ -78,6 +78,46 @@ SCRIPT = textwrap.dedent('''
 
     before = [outcome(original, c) for c in cases]
     classes_before = classes()
+    # Sparse features stacked (COO blocks of several dtypes and sizes, empty ones, mismatched rows)
+    # and the empty features made for a missing attribute, dense and sparse.
+    import numpy as np
+    import scipy.sparse
+    from rasa.shared.nlu.training_data.features import Features
+    from rasa.utils.tensorflow import model_data_utils
+
+    def matrix(rows, cols, dtype, density=0.3):
+        return scipy.sparse.random(rows, cols, density=density, format="coo", dtype=dtype, random_state=rng.randint(0, 9999))
+
+    pairs = [(matrix(r, rng.choice([1, 5, 300]), rng.choice(["float64", "float32", "int64"])),
+              matrix(r if rng.random() < 0.95 else r + 1, rng.choice([1, 7, 2000]), rng.choice(["float64", "float32"]),
+                     rng.choice([0.0, 0.01, 0.5])))
+             for r in [rng.choice([0, 1, 2, 9]) for _ in range(60)]]
+    pairs += [(matrix(3, 4, "float64").tocsr(), matrix(3, 2, "float64"))]
+
+    def stacked():
+        out = []
+        for left, right in pairs:
+            features = Features(left.copy(), "sequence", "text", "CountVectorsFeaturizer")
+            features._cached_fingerprint = "old"
+            try:
+                features.combine_with_features(Features(right.copy(), "sequence", "text", "RegexFeaturizer"))
+            except ValueError as error:
+                out.append(("error", str(error)))
+                continue
+            m = features.features
+            out.append((type(m).__name__, m.shape, str(m.dtype), m.row.tolist(), m.col.tolist(), str(m.row.dtype),
+                        str(m.col.dtype), m.data.tolist(), features._cached_fingerprint))
+        return out
+
+    def fakes():
+        examples = [[[None, [Features(np.ones((2, 5), "float32"), "sequence", "text", ["a", "b"]),
+                             Features(matrix(1, 9, "float64"), "sentence", "text", "CountVectorsFeaturizer")]]]]
+        examples[0][0][1][1]._cached_fingerprint = "fp"
+        return [[(type(f.features).__name__, f.features.shape, str(f.features.dtype), f.type, f.attribute, f.origin,
+                  f._cached_fingerprint) for f in model_data_utils._create_fake_features(e)] for e in examples]
+
+    stacked_by_rasa, fakes_by_rasa = stacked(), fakes()
+    assert sum(1 for entry in stacked_by_rasa if entry[0] == "error") >= 1
     rasas_get_possible_keys = RulePolicy._get_possible_keys
     from bot import rasa_patches
     rasa_patches.apply()
@@ -104,6 +144,9 @@ SCRIPT = textwrap.dedent('''
     assert latest_turn_checks[0] <= 2 * len(conversations), latest_turn_checks
     assert patched == [rasas_get_possible_keys(policy, shaped, states) for states in conversations]
     assert sum(1 for keys in patched if keys) >= 40
+    assert stacked() == stacked_by_rasa and fakes() == fakes_by_rasa
+    assert Features._combine_sparse_features.__module__ == "bot.rasa_patches"
+    assert model_data_utils._create_fake_features.__module__ == "bot.rasa_patches"
     assert lookup("user") is UserUttered and lookup("no_such_event").startswith("error:")
     print("same")
 ''')
