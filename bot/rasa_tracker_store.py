@@ -13,10 +13,12 @@ latest session, and every save first counts that session's rows to know which ev
 With a cache the store keeps, per recent conversation, the rows of its latest session exactly as
 written (their `data` JSON). `retrieve` rebuilds the tracker from them with Rasa's own
 `DialogueStateTracker.from_dict`, as the query would; `save` writes only the events after them,
-in one statement. Misses (a new conversation, an evicted one, after a restart) go to the
-database, and a failed write drops the conversation from the cache, so the next read is the
-database's. The database stays the only record (every save is committed before the answer
-leaves); the cache only saves reading back what this process wrote.
+in one statement and one transaction (on a plain connection: an ORM session around one INSERT cost
+as much again). Misses (a new conversation, an evicted one, after a restart) go to the database;
+a read that finds nothing is remembered too, so the new conversation's first save needs no count.
+A failed write drops the conversation from the cache, so the next read is the database's. The
+database stays the only record (every save is committed before the answer leaves); the cache only
+saves reading back what this process wrote.
 
 The cache is right only while this process is the only writer of the conversations it serves,
 which is what Rasa's in-memory lock store (endpoints.yml) already requires: one Rasa process.
@@ -124,8 +126,7 @@ class SQLTrackerStore(tracker_store.SQLTrackerStore):
         rows = self.cache.get(sender_id)
         if rows is None:
             rows = self._stored_latest_session(sender_id)
-            if rows:
-                self.cache.put(sender_id, rows)
+            self.cache.put(sender_id, rows)  # none yet is worth remembering too: the new tracker's save needs no count
         if not self.domain or not rows:
             return None
         return DialogueStateTracker.from_dict(sender_id, [json.loads(row.data) for row in rows], self.domain.slots)
@@ -142,14 +143,16 @@ class SQLTrackerStore(tracker_store.SQLTrackerStore):
         sender_id = tracker.sender_id
         cached = self.cache.get(sender_id)
         try:
-            with self.session_scope() as session:
-                stored = (len(cached) if cached is not None
-                          else self._event_query(session, sender_id, fetch_events_from_all_sessions=False).count())
-                new = [self._row_values(sender_id, event)
-                       for event in itertools.islice(tracker.events, stored, len(tracker.events))]
-                if new:
-                    session.execute(self.SQLEvent.__table__.insert(), new)
-                    session.commit()
+            if cached is None:
+                with self.session_scope() as session:
+                    stored = self._event_query(session, sender_id, fetch_events_from_all_sessions=False).count()
+            else:
+                stored = len(cached)
+            new = [self._row_values(sender_id, event)
+                   for event in itertools.islice(tracker.events, stored, len(tracker.events))]
+            if new:
+                with self.engine.begin() as connection:  # one transaction, without an ORM session around it
+                    connection.execute(self.SQLEvent.__table__.insert(), new)
         except BaseException:
             self.cache.drop(sender_id)
             raise

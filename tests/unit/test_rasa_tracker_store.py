@@ -98,21 +98,29 @@ SCRIPT = textwrap.dedent('''
         before = dump(tracker)
         for event in turn("esto no se guarda", "saludo"):
             tracker.update(event)
-        working = ours.sessionmaker
-        def broken():
-            raise RuntimeError("disk full")
-        ours.sessionmaker = broken
+        with sqlite3.connect(path) as db:
+            db.execute("CREATE TRIGGER full BEFORE INSERT ON events BEGIN SELECT RAISE(ABORT, 'disk full'); END")
         try:
             await ours.save(tracker)
             raise AssertionError("the save should have failed")
-        except RuntimeError:
-            pass
-        ours.sessionmaker = working
+        except sa.exc.IntegrityError as error:
+            assert "disk full" in str(error)
+        with sqlite3.connect(path) as db:
+            db.execute("DROP TRIGGER full")
         assert ours.cache.get("beto") is None
         assert dump(await ours.retrieve("beto")) == before == dump(await rasa.retrieve("beto"))
 
-        # Unknown conversations: nothing, from either store.
+        # Unknown conversations: nothing, from either store. A new one is then saved without counting
+        # its stored events: the read that found none is remembered.
         assert await ours.retrieve("nadie") is None and await rasa.retrieve("nadie") is None
+        statements.clear()
+        tracker = await ours.get_or_create_tracker("nueva")
+        assert statements == ["SELECT", "INSERT"], statements
+        for event in turn("hola", "saludo"):
+            tracker.update(event)
+        await ours.save(tracker)
+        assert statements == ["SELECT", "INSERT", "INSERT"], statements
+        assert dump(await ours.retrieve("nueva")) == dump(await rasa.retrieve("nueva"))
 
         # SQLite connections are pooled and in WAL mode.
         assert type(ours.engine.pool).__name__ == "QueuePool"
