@@ -32,6 +32,17 @@ Each patch keeps Rasa's behaviour and only removes waste measured with py-spy on
   answers with the most actions came last (p95 at 20 conversations 520 ms, now 320 ms, with the same
   throughput). Each conversation is still handled one message at a time under Rasa's lock; only the
   order in which the server's one event loop serves different conversations changes.
+- `Features._combine_sparse_features` stacks the featurizers' COO matrices with scipy's `bmat`
+  (an object array and three COO constructions for two blocks): about 7% of the server's time.
+  The patched method concatenates the two blocks' entries and shifts the right one's columns, which
+  is what `bmat` computes; anything but two non-empty COO matrices goes through Rasa's path.
+- `model_data_utils._create_fake_features` deep-copies a feature matrix only to replace it with an
+  empty one (about 3%); the patched function makes the empty `Features` directly, with the same
+  type, attribute, origin and cached fingerprint.
+- `rasa.core.run.load_agent_on_start`: once the model is loaded, everything alive is frozen out of
+  Python's garbage collections (`gc.freeze()`). A full collection walked the whole heap (about
+  900 MB, most of it the model and TensorFlow) and stopped every conversation for up to 0.36 s;
+  p99 at 20 conversations went from about 500 to about 320 ms.
 """
 
 from __future__ import annotations
@@ -76,6 +87,7 @@ def apply() -> None:
     _handle_messages_oldest_first()
     _stack_sparse_features_directly()
     _make_empty_features_without_copying()
+    _freeze_the_loaded_model()
     _applied = True
 
 
@@ -227,6 +239,22 @@ def _make_empty_features_without_copying() -> None:
         return fake_features
 
     model_data_utils._create_fake_features = _create_fake_features
+
+
+def _freeze_the_loaded_model() -> None:
+    import gc
+
+    from rasa.core import run
+
+    load_agent_on_start = run.load_agent_on_start
+
+    async def load_agent_on_start_then_freeze(*args: Any, **kwargs: Any) -> Any:
+        agent = await load_agent_on_start(*args, **kwargs)
+        gc.collect()  # the loading's own garbage first
+        gc.freeze()  # what is alive now (the model, TensorFlow, the domain) stays out of every collection
+        return agent
+
+    run.load_agent_on_start = load_agent_on_start_then_freeze
 
 
 def _handle_messages_oldest_first() -> None:
