@@ -1,8 +1,9 @@
-"""With the trained model, the patched NLU (bot/rasa_patches.py: DIET's inference, the features) parses
-exactly like Rasa's.
+"""With the trained model, the patched Rasa (bot/rasa_patches.py: DIET's inference, the features, the
+rule search, the graph runner) parses and predicts exactly like Rasa's own code.
 
 Every held-out question (tests/nlu) is parsed by Rasa's own code, then again twice with the patches
-applied: the intents, their rankings and confidences, and the entities must be identical.
+applied: the intents, their rankings and confidences, and the entities must be identical; and the
+next action after each question (scores of every action, policy, confidence) too.
 """
 
 import subprocess
@@ -31,8 +32,22 @@ SCRIPT = textwrap.dedent('''
     async def parse_all():
         return [await agent.parse_message(text) for text in texts]
 
+    from rasa.shared.core.events import ActionExecuted, SessionStarted, UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    def predict_all(parsed):  # the next action after each question, as the policies' graph predicts it
+        out = []
+        for n, data in enumerate(parsed):
+            events = [ActionExecuted("action_session_start"), SessionStarted(), ActionExecuted("action_listen"),
+                      UserUttered(data["text"], data["intent"], data["entities"], parse_data=data)]
+            tracker = DialogueStateTracker.from_events(f"s{n}", events, slots=agent.domain.slots)
+            prediction = agent.processor.predict_next_with_tracker(tracker)
+            out.append((prediction["scores"], prediction["policy"], prediction["confidence"]))
+        return out
+
     original = RasaModel._rasa_predict
     by_rasa = asyncio.run(parse_all())
+    predicted_by_rasa = predict_all(by_rasa)
     from bot import rasa_patches
     rasa_patches.apply()
     assert RasaModel._rasa_predict is not original
@@ -53,10 +68,15 @@ SCRIPT = textwrap.dedent('''
     from rasa.utils.tensorflow import model_data_utils
     stacked_by_scipy, fakes_made = [], []
     scipy.sparse.hstack = lambda *args, **kwargs: stacked_by_scipy.append(1)  # Rasa's path: must not run
+    import dask
+    dask.get = lambda *args, **kwargs: stacked_by_scipy.append("dask")  # nor dask's scheduler
     make_fakes = model_data_utils._create_fake_features
     model_data_utils._create_fake_features = lambda features: fakes_made.append(1) or make_fakes(features)
     assert asyncio.run(parse_all()) == by_rasa
     assert asyncio.run(parse_all()) == by_rasa
+    assert predict_all(by_rasa) == predicted_by_rasa
+    best = {max(scores, key=lambda score: score["score"])["action"] for scores, _, _ in predicted_by_rasa}
+    assert len(best) >= 3, best  # several different next actions predicted
     assert len(calls) == 2 * len(texts)  # DIET ran through the patched method for every question
     assert not through_tf_function  # ... and straight to the graph, not through tf.function's dispatch
     assert not stacked_by_scipy and fakes_made  # sparse features stacked directly, empty features made anew
