@@ -25,7 +25,8 @@ Each patch keeps Rasa's behaviour and only removes waste measured with py-spy on
   batch as a nested list, and TensorFlow 2.12 spends more time checking and converting that
   structure than running the graph: about 12% of the server's time under load. Once Rasa has
   built the function (first call, unchanged), the patched method converts the arrays to tensors of
-  the signature's types and runs the same concrete graph directly; anything unexpected (another
+  the signature's types (with the function `tf.convert_to_tensor` ends in) and runs the same
+  concrete graph directly; anything unexpected (another
   TensorFlow, a batch that does not fit the signature) goes through Rasa's path.
 - `MessageProcessor.handle_message` runs each message in turns, oldest first (`bot/oldest_first.py`):
   under load a message waited behind every newer one at each call to the action server, so the
@@ -168,6 +169,8 @@ def _call_prediction_graph_directly() -> None:
     from keras.utils import tf_utils
     from rasa.shared.constants import DIAGNOSTIC_DATA
     from rasa.utils.tensorflow.models import RasaModel
+    from tensorflow.python.eager import context
+    from tensorflow.python.framework.constant_op import convert_to_eager_tensor
 
     if tf.__version__ != "2.12.0":  # the direct call below uses TensorFlow 2.12's ConcreteFunction._call_flat
         return
@@ -187,7 +190,9 @@ def _call_prediction_graph_directly() -> None:
                                               for array, spec in zip(batch_in, specs, strict=True)):
             return rasa_predict(self, batch_in)
         self._training = False
-        tensors = [tf.convert_to_tensor(array, dtype=spec.dtype) for array, spec in zip(batch_in, specs, strict=True)]
+        # what `tf.convert_to_tensor` ends in for an array, without its five layers of dispatch
+        eager = context.context()
+        tensors = [convert_to_eager_tensor(array, eager, spec.dtype) for array, spec in zip(batch_in, specs, strict=True)]
         outputs = tf_utils.sync_to_numpy_or_python_type(concrete._call_flat(tensors, concrete.captured_inputs))
         if DIAGNOSTIC_DATA in outputs:
             outputs[DIAGNOSTIC_DATA] = self._empty_lists_to_none_in_dict(outputs[DIAGNOSTIC_DATA])
