@@ -8,11 +8,14 @@ with 20 conversations at once (bench/), a message waited about one "round" of al
 action call: p50 90 ms with no action call, 270 ms with one, 450–520 ms with two, 740 ms with
 three. The answers with the most to say came last, and they set the p95.
 
-`OldestFirst.run(coroutine)` makes the coroutines it wraps take turns oldest first: a wrapped
-coroutine runs only while no older one is ready to run, and when it waits (on the network, a
-sleep), the turn goes to the oldest one that is ready, or to whoever is ready when none is. The
-loop never idles while a message is ready, so throughput is unchanged; the wait of a message is
-the work of those ahead of it, as at a counter, instead of one round per action call.
+`OldestFirst.run(coroutine)` makes the coroutines it wraps take turns oldest first. A wrapped
+coroutine that becomes ready (started, or its network answer arrived) asks for the turn and waits;
+when the holder of the turn waits in its turn (on the network, a sleep), or when nobody holds it
+after one pass of the loop (so that everything that became ready together has asked), the turn
+goes to the oldest coroutine asking. Asyncio alone would resume them in the order their sockets
+became ready. The loop never idles while a message is ready, so throughput is unchanged; the wait
+of a message is the work of those ahead of it, as at a counter, instead of one round per action
+call.
 
 Only the wrapped coroutines take turns: the HTTP server, the channels and everything else on the
 loop run as before. A coroutine wrapped inside another one's turn (a nested call) runs in that
