@@ -150,17 +150,17 @@ def _stop_rule_search_early() -> None:
                 for key in by_state.get(wanted, ())]
 
     def _get_possible_keys(self: Any, lookup: dict[str, str], states: list[dict]) -> set[str]:
-        possible_keys: set[str] = set()
-        for turn, state in enumerate(reversed(states)):
-            if turn == 0:  # only the rules indexed under this state's action and intent, then Rasa's check
-                possible_keys = {key for key in first_turn_candidates(self, lookup, state)
-                                 if self._is_rule_applicable(key, turn, state)}
-                continue
+        if not states:
+            return set(lookup.keys())
+        # The latest turn: only the rules indexed under its action and intent, then Rasa's check.
+        possible_keys = {key for key in first_turn_candidates(self, lookup, states[-1])
+                         if self._is_rule_applicable(key, 0, states[-1])}
+        for turn, state in enumerate(reversed(states[:-1]), start=1):
             # Past the longest rule left every remaining rule is applicable.
             if not possible_keys or turn >= max(len(self._rule_key_to_state(k)) for k in possible_keys):
                 break
             possible_keys = {key for key in possible_keys if self._is_rule_applicable(key, turn, state)}
-        return possible_keys if states else set(lookup.keys())
+        return possible_keys
 
     RulePolicy._get_possible_keys = _get_possible_keys
 

@@ -146,6 +146,8 @@ SCRIPT = textwrap.dedent('''
     assert sum(1 for keys in patched if keys) >= 40
     assert stacked() == stacked_by_rasa and fakes() == fakes_by_rasa
     assert Features._combine_sparse_features.__module__ == "bot.rasa_patches"
+    from rasa.core.processor import MessageProcessor  # messages run in turns (tests/unit/test_oldest_first.py)
+    assert MessageProcessor.handle_message.__qualname__.endswith("handle_message_oldest_first")
     assert model_data_utils._create_fake_features.__module__ == "bot.rasa_patches"
     assert lookup("user") is UserUttered and lookup("no_such_event").startswith("error:")
     print("same")
