@@ -13,6 +13,9 @@ from bot.handoff.cli import register as register_handoff
 from bot.report.cli import register as register_report
 from bot.suggestions.cli import register as register_suggestions
 
+# How `kb check` names the languages of the variants in its summary line.
+LANGUAGE_NAMES = {"en": "English"}
+
 
 def _kb_check(args: argparse.Namespace) -> int:
     try:
@@ -23,7 +26,8 @@ def _kb_check(args: argparse.Namespace) -> int:
             print(f"  {problem}", file=sys.stderr)
         return 1
     per_country = sum(1 for a in kb.articles.values() if a.country)
-    print(f"ok: {len(kb)} articles ({per_country} per country), {len(kb.topics)} topics")
+    in_other = "".join(f", {len(by_id)} in {LANGUAGE_NAMES.get(lang, lang)}" for lang, by_id in sorted(kb.variants.items()))
+    print(f"ok: {len(kb)} articles ({per_country} per country), {len(kb.topics)} topics{in_other}")
     return 0
 
 

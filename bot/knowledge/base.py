@@ -22,14 +22,21 @@ def intent_for_topic(topic: str) -> str:
 
 
 class KnowledgeBase:
-    def __init__(self, articles: dict[str, Article]):
+    """`articles` holds the Spanish articles by id (topics, search, review and counts use only
+    these); `variants` holds the translations by language, then id (`variants["en"]["peru/andinos"]`)."""
+
+    def __init__(self, articles: dict[str, Article], variants: dict[str, dict[str, Article]] | None = None):
         self.articles = articles
+        self.variants = variants or {}
 
     def __len__(self) -> int:
         return len(self.articles)
 
-    def get(self, article_id: str) -> Article | None:
-        return self.articles.get(article_id)
+    def get(self, article_id: str, lang: str = "es") -> Article | None:
+        """The article in `lang`; None when it has no variant in that language (no fallback)."""
+        if lang == "es":
+            return self.articles.get(article_id)
+        return self.variants.get(lang, {}).get(article_id)
 
     @cached_property
     def topics(self) -> dict[str, bool]:
@@ -49,13 +56,18 @@ class KnowledgeBase:
     def countries_of(self, topic: str) -> list[str]:
         return sorted(a.country for a in self.articles.values() if a.topic == topic and a.country)
 
-    def for_topic(self, topic: str, country: str | None = None) -> Article | None:
-        """The article of a topic for a country, or the topic's overview when there is none."""
+    def for_topic(self, topic: str, country: str | None = None, lang: str = "es") -> Article | None:
+        """The article of a topic for a country, or the topic's overview when there is none.
+
+        In another language: the variant of the very article chosen in Spanish, or None when that
+        article has no variant (never a less specific one, nor the Spanish text)."""
+        article = None
         if country:
             article = self.articles.get(f"{topic}/{country}")
-            if article:
-                return article
-        return self.articles.get(topic)
+        article = article or self.articles.get(topic)
+        if article is None or lang == "es":
+            return article
+        return self.get(article.id, lang)
 
     @cached_property
     def index(self) -> SearchIndex:
@@ -76,19 +88,28 @@ def load(root: Path | str = DEFAULT_ROOT, today: dt.date | None = None) -> Knowl
     root = Path(root)
     problems: list[str] = []
     articles: dict[str, Article] = {}
+    variants: dict[str, dict[str, Article]] = {}
     files = sorted(p for p in root.rglob("*.md") if p.name != "README.md")
     if not files:
         raise KnowledgeError([f"{root}: no articles found"])
     for path in files:
         article, found = parse_article(path, root, today)
         problems.extend(found)
-        # The id must equal the file's path, so two files can never share an id.
-        if article is not None:
+        # The id must equal the file's path, so two files can never share an id and language.
+        if article is not None and article.lang == "es":
             articles[article.id] = article
-    for article in articles.values():
+        elif article is not None:
+            variants.setdefault(article.lang, {})[article.id] = article
+    for variant in (v for by_id in variants.values() for v in by_id.values()):
+        original = articles.get(variant.id)
+        if original is None:
+            problems.append(f"{variant.path}: '{variant.lang}' variant of '{variant.id}' has no Spanish original ({variant.id}.md)")
+        elif variant.country != original.country:
+            problems.append(f"{variant.path}: country '{variant.country}' differs from the Spanish original's '{original.country}'")
+    for article in [*articles.values(), *(v for by_id in variants.values() for v in by_id.values())]:
         for _, target in article.links:
             if target not in articles:
                 problems.append(f"{article.path}: link to missing article '{target}'")
     if problems:
         raise KnowledgeError(problems)
-    return KnowledgeBase(articles)
+    return KnowledgeBase(articles, variants)

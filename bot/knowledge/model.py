@@ -21,7 +21,10 @@ LINES: dict[str, str] = {
 }
 
 REQUIRED = ("id", "title", "line", "sources", "last_reviewed", "review_by", "keywords")
-OPTIONAL = ("country",)
+OPTIONAL = ("country", "lang")
+# Languages an article can have besides Spanish. A variant lives beside its Spanish original as
+# `<id>.<lang>.md`, with the same id and `lang: <lang>`; a Spanish article has no `lang` key.
+VARIANT_LANGS = ("en",)
 ID_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*(?:/[a-z0-9]+(?:-[a-z0-9]+)*)*$")
 KB_LINK = re.compile(r"\[([^\]]+)\]\(kb:([^)\s]+)\)")
 
@@ -52,6 +55,7 @@ class Article:
     keywords: tuple[str, ...]
     body: str
     path: Path
+    lang: str = "es"
 
     @property
     def topic(self) -> str:
@@ -110,8 +114,18 @@ def parse_article(path: Path, root: Path, today: dt.date | None = None) -> tuple
         if key not in REQUIRED and key not in OPTIONAL:
             bad(f"unknown field '{key}'")
 
+    relative = path.relative_to(root).as_posix()
+    file_lang = next((lang for lang in VARIANT_LANGS if relative.endswith(f".{lang}.md")), None)
+    lang = meta.get("lang")
+    if "lang" in meta and lang not in VARIANT_LANGS:
+        bad(f"lang '{lang}' is not allowed: only {', '.join(VARIANT_LANGS)} (a Spanish article has no lang)")
+    elif lang and lang != file_lang:
+        bad(f"lang '{lang}' needs a file name ending in '.{lang}.md'")
+    elif file_lang and lang != file_lang:
+        bad(f"a '.{file_lang}.md' file must declare 'lang: {file_lang}'")
+
     article_id = str(meta.get("id", ""))
-    expected_id = path.relative_to(root).with_suffix("").as_posix()
+    expected_id = relative[: -len(f".{file_lang}.md")] if file_lang else path.relative_to(root).with_suffix("").as_posix()
     if article_id and article_id != expected_id:
         bad(f"id '{article_id}' does not match its path (expected '{expected_id}')")
     if article_id and not ID_PATTERN.match(article_id):
@@ -181,6 +195,7 @@ def parse_article(path: Path, root: Path, today: dt.date | None = None) -> tuple
             keywords=tuple(k.strip() for k in keywords),
             body=body,
             path=path,
+            lang=str(lang or "es"),
         ),
         problems,
     )

@@ -1,8 +1,9 @@
 """Turn an article into chat messages that fit a phone screen.
 
 Channel-neutral plain text: the title, the body split at blank lines into messages of at most
-`MAX_CHARS`, then the official sources and "Actualizado: dd/mm/aaaa" last. Internal links
-become buttons; channels format and split further for their own limits.
+`MAX_CHARS`, then the official sources and "Actualizado: dd/mm/aaaa" last ("Updated: dd/mm/yyyy"
+for an English variant). Internal links become buttons; channels format and split further for
+their own limits.
 """
 
 from __future__ import annotations
@@ -71,10 +72,18 @@ def split_text(text: str, limit: int = MAX_CHARS) -> list[str]:
     return messages
 
 
+# The footer's words by article language: one source, several sources, the review date.
+FOOTER_WORDS: dict[str, tuple[str, str, str]] = {
+    "es": ("Fuente oficial:", "Fuentes oficiales:", "Actualizado:"),
+    "en": ("Official source:", "Official sources:", "Updated:"),
+}
+
+
 def footer(article: Article) -> str:
-    lines = ["Fuente oficial:" if len(article.sources) == 1 else "Fuentes oficiales:"]
+    one, several, updated = FOOTER_WORDS[article.lang]
+    lines = [one if len(article.sources) == 1 else several]
     lines += [f"- {s.title}: {s.url}" for s in article.sources]
-    lines.append(f"Actualizado: {article.last_reviewed:%d/%m/%Y}")
+    lines.append(f"{updated} {article.last_reviewed:%d/%m/%Y}")
     return "\n".join(lines)
 
 
