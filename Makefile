@@ -17,11 +17,11 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export TQDM_DISABLE := 1
 
-.PHONY: help install browser run test lint validate train test-stories test-nlu pytest actions clean
+.PHONY: help install browser run test lint validate train test-stories test-nlu test-understanding pytest actions clean
 
 help:
 	@echo "make run    install what is missing, train if the model is stale, start the assistant"
-	@echo "make test   install what is missing, then every check: lint, data, stories, NLU, pytest"
+	@echo "make test   install what is missing, then every check: lint, data, stories, NLU, held-out conversations, pytest"
 
 .venv/.installed: requirements/rasa.txt pyproject.toml
 	test -x .venv/bin/python || $(PYTHON310) -m venv .venv
@@ -82,10 +82,14 @@ test-nlu: train
 	$(RASA) test nlu --model models/infomigra.tar.gz --nlu tests/nlu --out results/nlu --no-plot
 	.venv/bin/python scripts/check_nlu.py results/nlu
 
+# Held-out conversations through the real servers: per-class accuracy, danger recall, false alarms.
+test-understanding: train
+	$(SVC)/python scripts/evaluate_understanding.py --out results/understanding
+
 pytest: train browser
 	$(SVC)/pytest -q
 
-test: lint validate test-stories test-nlu pytest
+test: lint validate test-stories test-nlu test-understanding pytest
 
 clean:
 	rm -rf models results var/*.db

@@ -13,13 +13,14 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot import countries, knowledge
+from bot import countries, knowledge, scope, signals
 from bot.feedback.offer import ask_rating
 from bot.handoff.escalation import is_extraction_call, previous_turn_unsure
 from bot.knowledge.render import MENU_BUTTON, Message, article_button
 from bot.text import words
 
 from .handoff import hand_over
+from .protection import protect
 
 KB = knowledge.load()
 
@@ -34,6 +35,18 @@ COUNTRY_TOPICS: tuple[tuple[str, str], ...] = (
 
 
 ASK_COUNTRY = "¿Para qué país? Elige uno o escribe su nombre."
+PICK_COUNTRY = "¿Quieres el detalle de un país? Elige uno o escribe su nombre."
+# An English question outside what the English articles cover (line 4 and the contact).
+ENGLISH_ONLY = ("I can answer in English about working in Peru as a foreigner, Andean Community workers (Decision 545), "
+                "your rights in Peru and how to contact the service. For other topics our information is in Spanish, "
+                "and an advisor can help you.")
+ENGLISH_TOPICS = (("peru_extranjeros", "Working in Peru as a foreigner"), ("peru_andinos", "Andean Community workers"),
+                  ("peru_otras_informaciones", "Your rights in Peru"), ("info_contacto", "Contact the service"),
+                  ("pedir_asesor", "Talk to an advisor"))
+
+
+def english_only(dispatcher: CollectingDispatcher) -> None:
+    dispatcher.utter_message(text=ENGLISH_ONLY, buttons=[{"title": t, "payload": f"/{i}"} for i, t in ENGLISH_TOPICS])
 NOT_UNDERSTOOD = "Perdona, me perdí un poco. ¿Me lo escribes con otras palabras? También puedes ver el menú."
 
 
@@ -51,9 +64,13 @@ def _send(dispatcher: CollectingDispatcher, messages: list[Message]) -> None:
 def _country_from(tracker: Tracker) -> str | None:
     """The destination named in the latest message, else the one remembered in the slot.
 
-    Peru itself is never a destination ("PERÚ INFOMIGRA", "vivo en Lima"), so it is skipped.
+    A country named as the one asked about comes before one named as where the person is ("estoy
+    en Chile y quiero ir a España": España); where they are still answers a question about it
+    ("estoy en Chile, ¿quién me ayuda?"). Peru itself is never a destination ("PERÚ INFOMIGRA",
+    "vivo en Lima"), so it is skipped.
     """
-    latest = [e.get("value") for e in tracker.latest_message.get("entities", []) if e.get("entity") == "country"]
+    entities = [e for e in tracker.latest_message.get("entities", []) if e.get("entity") == "country"]
+    latest = [e.get("value") for e in sorted(entities, key=lambda e: e.get("role") == "location")]
     for value in latest + [tracker.get_slot("country")]:
         slug = countries.normalize(value)
         if slug and slug != countries.HOME:
@@ -61,14 +78,41 @@ def _country_from(tracker: Tracker) -> str | None:
     return None
 
 
-def answer(dispatcher: CollectingDispatcher, topic: str, country: str | None, tracker: Tracker | None = None) -> list[EventType]:
+def in_english(tracker: Tracker | None) -> bool:
+    return tracker is not None and tracker.get_slot("lang") == "en"
+
+
+def answer_in_english(dispatcher: CollectingDispatcher, topic: str, country: str | None, tracker: Tracker) -> list[EventType]:
+    """The English variant of the article, or what is available in English (ENGLISH_ONLY)."""
+    article = KB.for_topic(topic, None if country == countries.OTHER else country, lang="en")
+    if article is None:
+        english_only(dispatcher)
+        return []
+    _send(dispatcher, ask_rating(knowledge.render(article), article, tracker))
+    return [SlotSet("topic", topic), SlotSet("article_id", article.id)]
+
+
+def answer(dispatcher: CollectingDispatcher, topic: str, country: str | None, tracker: Tracker | None = None,
+           text: str = "") -> list[EventType]:
     """Send the article of `topic` for `country` (or ask for the country) and record it; with the
-    tracker, the answer may ask "¿Te sirvió?" (bot.feedback.offer)."""
+    tracker, the answer may ask "¿Te sirvió?" (bot.feedback.offer). A per-country topic asked
+    without a country gets its overview and the country buttons, unless the question needs one
+    country (bot/scope.py): then the assistant asks for it."""
+    if in_english(tracker):
+        return answer_in_english(dispatcher, topic, country, tracker)
     events: list[EventType] = [SlotSet("topic", topic)]
     if KB.is_per_country(topic):
-        if not country:
+        if not country and scope.needs_country(topic, text):
             dispatcher.utter_message(text=ASK_COUNTRY, buttons=country_buttons())
             return events
+        if not country:
+            article = KB.get(topic)
+            if article is None:
+                dispatcher.utter_message(text=ASK_COUNTRY, buttons=country_buttons())
+                return events
+            _send(dispatcher, ask_rating(knowledge.render(article), article, tracker))
+            dispatcher.utter_message(text=PICK_COUNTRY, buttons=country_buttons())
+            return events + [SlotSet("article_id", article.id)]
         article = KB.for_topic(topic, None if country == countries.OTHER else country)
         intro = None
         if article and article.country is None and country != countries.OTHER:
@@ -95,17 +139,18 @@ class ActionAnswerTopic(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         intent = tracker.latest_message.get("intent", {}).get("name")
+        text = str(tracker.latest_message.get("text") or "")
         country = _country_from(tracker)
         if intent == "informar_pais":
             topic = tracker.get_slot("topic")
             if topic and KB.is_per_country(topic):
-                return answer(dispatcher, topic, country, tracker)
+                return answer(dispatcher, topic, country, tracker, text)
             return self._offer_country_topics(dispatcher, country)
         topic = KB.topic_by_intent.get(intent or "")
         if topic is None:
             dispatcher.utter_message(text=NOT_UNDERSTOOD, buttons=[MENU_BUTTON])
             return []
-        return answer(dispatcher, topic, country, tracker)
+        return answer(dispatcher, topic, country, tracker, text)
 
     @staticmethod
     def _offer_country_topics(dispatcher: CollectingDispatcher, country: str | None) -> list[EventType]:
@@ -157,9 +202,18 @@ class ActionKbSearch(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         # Two unsure turns in a row (the offer before did not help): a person takes over. Rasa also
         # runs this action to fill `kb_offer` during slot extraction; only the predicted run escalates.
-        if previous_turn_unsure(tracker.events) and not is_extraction_call(tracker.events):
-            return await hand_over(dispatcher, tracker, "unsure")
+        extraction = is_extraction_call(tracker.events)
         text = tracker.latest_message.get("text") or ""
+        # A red flag or a request for a person the NLU missed: the lexicons have the last word.
+        if not extraction and signals.danger(text):
+            return await protect(dispatcher, tracker)
+        if not extraction and signals.person(text):
+            return await hand_over(dispatcher, tracker, "asked")
+        if previous_turn_unsure(tracker.events) and not extraction:
+            return await hand_over(dispatcher, tracker, "unsure")
+        if in_english(tracker):
+            english_only(dispatcher)
+            return [SlotSet("kb_offer", None)]
         hits = KB.search(text, limit=3)
         if not hits:
             dispatcher.utter_message(

@@ -36,6 +36,7 @@ from bot.knowledge.render import MENU_BUTTON, article_button
 from bot.store.db import get_engine
 
 from .channel import channel_of
+from .first_aid import DANGER_INTENT, protect_during_handoff
 
 logger = logging.getLogger(__name__)
 
@@ -48,18 +49,21 @@ def store() -> HandoffStore:
 
 
 
-async def hand_over(dispatcher: CollectingDispatcher, tracker: Tracker, reason: str) -> list[EventType]:
+async def hand_over(dispatcher: CollectingDispatcher, tracker: Tracker, reason: str,
+                    numbers_given: bool = False) -> list[EventType]:
     """Escalate the conversation: ticket, what happens next, and the pause. If the handoff store
     is unreachable, the person is told how to reach the service instead, and nothing is paused."""
     try:
         result = await asyncio.to_thread(
             escalation.escalate, store(), settings(), sender_id=tracker.sender_id, channel=channel_of(tracker),
-            reason=reason, slots=tracker.slots, events=tracker.events)
+            reason=reason, slots=tracker.slots, events=tracker.events, numbers_given=numbers_given)
     except Exception:
         logger.exception("handoff: could not open a ticket for %s", tracker.sender_id)
         dispatcher.utter_message(text=say.UNAVAILABLE.format(how=say.how_to_reach(settings().contact_email)),
                                  buttons=[article_button("Contacto", "info/contacto"), MENU_BUTTON])
         return [SlotSet("handoff", False)]
+    if tracker.get_slot("lang") == "en":
+        dispatcher.utter_message(text=say.IN_ENGLISH)
     for message in result.messages:
         dispatcher.utter_message(**message)
     logger.info("handoff: %s ticket %s for %s (%s, position %s)", "opened" if result.created else "found",
@@ -94,7 +98,16 @@ class ActionHandoffInbox(Action):
             await asyncio.to_thread(record, tracker.sender_id, message, back)
         except Exception:  # the message stays in Rasa's tracker; the desk can read it from there
             logger.exception("handoff: could not record a message of %s", tracker.sender_id)
-        return []
+        # A danger signal during the handoff: the numbers now, and the chat moves up the queue.
+        events = protect_during_handoff(dispatcher, tracker)
+        if message.intent == DANGER_INTENT:
+            try:
+                await asyncio.to_thread(escalation.escalate, store(), settings(), sender_id=tracker.sender_id,
+                                        channel=channel_of(tracker), reason="safety", slots=tracker.slots,
+                                        events=tracker.events, numbers_given=True)
+            except Exception:
+                logger.exception("handoff: could not raise the priority of %s", tracker.sender_id)
+        return events
 
 
 def record(sender_id: str, message: escalation.Inbound, back: bool) -> None:

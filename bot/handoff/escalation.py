@@ -21,7 +21,7 @@ from bot.handoff.store import HandoffStore, Ticket
 from bot.store.clock import now
 
 LINES = ("emigrar", "retorno", "exterior", "peru", "info", "seguridad")
-SAFETY_INTENTS = frozenset({"seguridad_trata_y_fraude", "seguridad_emergencia"})
+SAFETY_INTENTS = frozenset({"seguridad_trata_y_fraude", "seguridad_emergencia", "senal_de_peligro"})
 UNSURE_ACTIONS = frozenset({"action_kb_search", "utter_ninguna"})
 BACK_INTENTS = frozenset({"volver_al_asistente", "menu"})
 HANDOFF_LOOP = "handoff_form"
@@ -145,8 +145,10 @@ class Escalation:
 
 
 def escalate(store: HandoffStore, settings: HandoffSettings, *, sender_id: str, channel: str, reason: str,
-             slots: Mapping[str, Any], events: Iterable[Mapping[str, Any]], at: dt.datetime | None = None) -> Escalation:
-    """Open the conversation's ticket (or find the open one) and compose what the person is told."""
+             slots: Mapping[str, Any], events: Iterable[Mapping[str, Any]], at: dt.datetime | None = None,
+             numbers_given: bool = False) -> Escalation:
+    """Open the conversation's ticket (or find the open one) and compose what the person is told.
+    `numbers_given`: the protection answer already gave the emergency numbers (no general reminder)."""
     at = at or now()
     topic, article_id = slots.get("topic"), slots.get("article_id")
     priority = 1 if reason == "safety" or str(topic or article_id or "").startswith("seguridad") else 0
@@ -159,7 +161,7 @@ def escalate(store: HandoffStore, settings: HandoffSettings, *, sender_id: str, 
     online = len(store.online(settings.online_window, at))
     status = say.queue_status(position, online, settings.hours, settings.minutes_per_chat, at)
     first = say.INTRO[reason] + "\n\n" + status
-    if ticket.priority:
+    if ticket.priority and not numbers_given:
         first += "\n\n" + say.DANGER
     return Escalation(ticket, created, position, [{"text": first}, {"text": say.WHILE_WAITING, "buttons": [say.BACK_BUTTON]}])
 

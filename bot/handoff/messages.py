@@ -27,6 +27,8 @@ INTRO = {
 }
 DANGER = ("Si estás en peligro ahora mismo, llama primero al número de emergencias del país donde estás "
           "(en el Perú, 105 para la Policía).")
+IN_ENGLISH = ("I am passing you to an advisor of PERÚ INFOMIGRA. Advisors write in Spanish, but you can write "
+              "in English. What follows says when they will answer.")
 WHILE_WAITING = ("Mientras esperas, escríbeme aquí los detalles de tu consulta (país, ciudad, qué pasó): la persona "
                  "que te atienda los leerá. Si quieres, déjanos también tu correo electrónico. "
                  "Para volver al asistente virtual, escribe «volver al asistente».")

@@ -185,3 +185,54 @@ def test_whatsapp_after_24_hours_a_template_then_the_answer_when_the_person_writ
         assert ana.post(f"/api/cola/{ticket.id}/cerrar").json()["status"] in ("closing", "closed")  # closing: a send in flight
     eventually(lambda: store.get(ticket.id).resumed_at)
     twilio.wait_until(to, lambda sent: any(say.RATE in m.body for m in sent))
+
+
+# --- The protection answer ----------------------------------------------------------------------------------
+def test_whatsapp_a_danger_signal_gets_the_countrys_numbers_first_then_a_priority_ticket(system, fakes):
+    stack, _, store = system
+    _, twilio = fakes
+    person = wa.phone()
+    to = f"whatsapp:{person}"
+    wa.send(stack, person, "estoy en milan y el patron se quedo con mi pasaporte y no me paga hace 2 meses")
+    sent = twilio.wait_until(to, lambda ms: any("trata" in m.body.lower() for m in ms) and len(ms) >= 2)
+    first = sent[0].body
+    assert first.startswith("🆘 Qué hacer ahora en Italia:\n1. Si corres peligro, llama al 112.")
+    assert "consulado del Perú" in first
+    assert first.index("112") < first.index(say.INTRO["safety"])  # the numbers before the handoff
+    ticket = eventually(lambda: store.open_for(to))
+    assert ticket.priority == 1 and ticket.reason == "safety" and ticket.country == "italia"
+    assert "Emergencias y ayuda laboral en Italia" in "\n".join(m.body for m in sent)  # the guide comes after
+
+
+def test_telegram_a_danger_signal_without_a_country_gets_every_number_and_the_country_answers(system, fakes):
+    stack, _, store = system
+    api, _ = fakes
+    chat = tg.new_chat()
+    tg.say(stack, chat, "ya van tres meses sin sueldo y el jefe dice que si reclamo me denuncia a migracion")
+    api.wait_for(lambda: "Emergencias y problemas graves" in tg.visible(api, chat), what="the guide")
+    calls = tg.sent(api, chat)
+    assert calls[0].visible_text.startswith("🆘 Qué hacer ahora:")
+    for number in ("911", "112", "133", "105"):
+        assert number in calls[0].visible_text
+    assert [b["text"] for b in tg.buttons(calls[0])][:5] == ["Estados Unidos", "España", "Italia", "Chile", "Argentina"]
+    ticket = eventually(lambda: store.open_for(f"telegram:{chat}"))
+    assert ticket.priority == 1 and ticket.reason == "safety"
+    # The conversation is with the advisor now; the country chosen still gets its numbers at once.
+    tg.press(stack, api, chat, "Chile")
+    api.wait_for(lambda: "Qué hacer ahora en Chile" in tg.visible(api, chat), what="Chile's numbers")
+    assert "600 450 4000" in tg.visible(api, chat)
+    eventually(lambda: any("Chile" in t for t in person_texts(store, ticket.id)))
+    assert tg.tracker(stack, chat)["slots"]["location"] == "chile"
+
+
+def test_a_danger_signal_during_a_handoff_moves_the_chat_up_and_gets_the_numbers(system, fakes):
+    stack, _, store = system
+    api, _ = fakes
+    chat = tg.new_chat()
+    tg.say(stack, chat, "quiero hablar con un asesor")
+    ticket = eventually(lambda: store.open_for(f"telegram:{chat}"))
+    assert ticket.priority == 0
+    tg.say(stack, chat, "estoy en buenos aires y la señora no me deja salir de la casa")
+    api.wait_for(lambda: "Qué hacer ahora en Argentina" in tg.visible(api, chat), what="Argentina's numbers")
+    assert "Línea 145" in tg.visible(api, chat)
+    assert eventually(lambda: store.get(ticket.id).priority == 1)

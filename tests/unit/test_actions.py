@@ -31,12 +31,35 @@ async def test_topic_with_country_answers_that_countrys_article():
     assert messages[-1]["buttons"][-1]["payload"] == "/menu"
 
 
-async def test_per_country_topic_without_country_asks_with_the_five_destinations():
-    messages, slots = await run(actions.ActionAnswerTopic(), tracker("emigrar_primeros_pasos"))
-    assert slots == {"topic": "emigrar/primeros-pasos"}
+async def test_a_procedure_without_country_asks_with_the_five_destinations():
+    messages, slots = await run(actions.ActionAnswerTopic(), tracker("emigrar_tramites", "que papeles necesito"))
+    assert slots == {"topic": "emigrar/tramites"}
     assert messages[0]["text"] == actions.ASK_COUNTRY
     titles = [b["title"] for b in messages[0]["buttons"]]
     assert titles == ["Estados Unidos", "España", "Italia", "Chile", "Argentina", "Otro país"]
+
+
+@pytest.mark.parametrize("intent,text,overview", [
+    ("exterior_convenios", "con que paises tiene convenios el peru", "exterior/convenios"),
+    ("emigrar_primeros_pasos", "que hago al llegar", "emigrar/primeros-pasos"),
+    ("emigrar_tramites", "que tipos de visa de trabajo hay en general", "emigrar/tramites"),
+])
+async def test_a_general_question_gets_the_overview_then_the_country_buttons(intent, text, overview):
+    messages, slots = await run(actions.ActionAnswerTopic(), tracker(intent, text))
+    assert slots["article_id"] == overview
+    assert messages[0]["text"].startswith(actions.KB.get(overview).title)
+    assert messages[-1]["text"] == actions.PICK_COUNTRY
+    assert [b["title"] for b in messages[-1]["buttons"]][:5] == ["Estados Unidos", "España", "Italia", "Chile", "Argentina"]
+
+
+async def test_an_english_conversation_gets_the_english_article_or_what_is_available():
+    messages, slots = await run(actions.ActionAnswerTopic(), tracker("peru_andinos", "what is decision 545", lang="en"))
+    assert slots["article_id"] == "peru/andinos"
+    assert messages[0]["text"].startswith(actions.KB.get("peru/andinos", lang="en").title)
+    assert "Updated:" in messages[-1]["text"]
+    messages, slots = await run(actions.ActionAnswerTopic(), tracker("retorno_ley_incentivos", "returnee benefits", lang="en"))
+    assert slots == {} and messages[0]["text"] == actions.ENGLISH_ONLY
+    assert [b["payload"] for b in messages[0]["buttons"]][-1] == "/pedir_asesor"
 
 
 async def test_a_later_country_reuses_the_topic():

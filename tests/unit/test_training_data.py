@@ -11,7 +11,8 @@ from tests.conftest import ROOT
 
 GENERAL = {"saludo", "despedida", "agradecer", "afirmar", "negar", "menu", "pedir_asesor", "informar_pais",
            "elegir_articulo", "ninguna", "fuera_de_alcance", "linea_emigrar", "linea_retorno", "linea_exterior",
-           "linea_peru", "cancelar", "borrar_datos", "volver_al_asistente", "calificar", "valorar_respuesta", "dar_contacto"}
+           "linea_peru", "cancelar", "borrar_datos", "volver_al_asistente", "calificar", "valorar_respuesta", "dar_contacto",
+           "senal_de_peligro"}
 ANNOTATION = re.compile(r"\[([^\]]+)\]\((\w+)\)")
 
 
