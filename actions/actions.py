@@ -85,7 +85,8 @@ def in_english(tracker: Tracker | None) -> bool:
 def answer_in_english(dispatcher: CollectingDispatcher, topic: str, country: str | None, tracker: Tracker) -> list[EventType]:
     """The English variant of the article, or what is available in English (ENGLISH_ONLY)."""
     article = KB.for_topic(topic, None if country == countries.OTHER else country, lang="en")
-    if article is None:
+    abroad = country in countries.DESTINATIONS and not KB.is_per_country(topic)  # "a work visa for Spain"
+    if article is None or abroad:
         english_only(dispatcher)
         return []
     _send(dispatcher, ask_rating(knowledge.render(article), article, tracker))

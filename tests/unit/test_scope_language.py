@@ -18,6 +18,12 @@ def test_a_procedure_without_a_country_asks_for_it(text):
     assert not scope.needs_country("exterior/convenios", text)
 
 
+@pytest.mark.parametrize("text", ["cual es el numero de la policia alla", "ya llegue, que hago primero",
+                                  "donde queda el consulado mas cercano a donde vivo"])
+def test_a_question_about_one_unnamed_country_asks_for_it(text):
+    assert scope.needs_country("seguridad/emergencia", text)
+
+
 @pytest.mark.parametrize("text,lang", [
     ("how can I get a work permit in Peru", "en"), ("hello", "en"), ("thank you", "en"),
     ("I want to talk to a person please", "en"), ("que papeles necesito para trabajar en españa", "es"),
