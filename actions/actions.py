@@ -23,6 +23,7 @@ from .handoff import hand_over
 from .protection import protect
 
 KB = knowledge.load()
+KB.index  # noqa: B018 — build the search index (and load the sentence encoder) at start, not at the first unsure question
 
 # Per-country topics offered when someone names only a country ("¿y para Chile?").
 COUNTRY_TOPICS: tuple[tuple[str, str], ...] = (
@@ -216,12 +217,8 @@ class ActionKbSearch(Action):
             english_only(dispatcher)
             return [SlotSet("kb_offer", None)]
         hits = KB.search(text, limit=3)
-        if not hits:
-            dispatcher.utter_message(
-                text="No encontré información sobre eso en mi base de datos. "
-                "Puedes escribirlo con otras palabras o pedir que te atienda un asesor del servicio.",
-                buttons=[{"title": "Hablar con un asesor", "payload": "/pedir_asesor"}, MENU_BUTTON],
-            )
+        if not hits:  # nothing in the knowledge base comes near: the out-of-scope answer (menu, advisor)
+            dispatcher.utter_message(response="utter_fuera_de_alcance")
             return [SlotSet("kb_offer", None)]
         buttons = [article_button(hit.title, hit.article_id) for hit in hits]
         buttons.append({"title": "Ninguna de estas", "payload": "/ninguna"})

@@ -77,9 +77,10 @@ def outcome(events: list[dict]) -> tuple[str, str | None]:
         return "english_other", intent
     if any(t.startswith(ASK_COUNTRY) for t in texts):
         return "ask_country", intent
-    for action in actions:
-        if action in BY_ACTION:
-            return BY_ACTION[action], intent
+    responses = [((e.get("metadata") or {}).get("utter_action")) for e in turn if e.get("event") == "bot"]
+    for name in responses + actions:  # a response sent by a custom action counts as that response
+        if name in BY_ACTION:
+            return BY_ACTION[name], intent
     return "other:" + ",".join(a for a in actions if a != "action_listen"), intent
 
 
