@@ -4,7 +4,7 @@
 - `where_is`: the country where the person is;
 - `first_aid`: send the "qué hacer ahora" message (bot/protection), with country buttons when the
   country is not known;
-- `protect_during_handoff`: while an advisor has the conversation, a red flag, or a country answering
+- `during_handoff`: while an advisor has the conversation, a red flag, or a country answering
   "¿En qué país estás?", gets that country's numbers at once (the advisor may not be there yet).
 """
 
@@ -54,19 +54,20 @@ def first_aid(dispatcher: CollectingDispatcher, country: str | None, category: s
         dispatcher.utter_message(text=text, buttons=protection.where_buttons())
 
 
-def protect_during_handoff(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
+def during_handoff(tracker: Tracker) -> tuple[str | None, list[EventType]]:
     """While an advisor has the conversation: a red flag, or a country answering "¿En qué país
-    estás?", gets that country's numbers at once (the advisor may not be there yet)."""
+    estás?", gets that country's numbers at once (the advisor may not be there yet). Returns the
+    message, which the handoff's inbox queues for delivery (Rasa drops bot messages of slot-mapping
+    actions), and the slots to set."""
     intent = (tracker.latest_message.get("intent") or {}).get("name")
     asked_where = bool(tracker.get_slot("danger")) and intent == "informar_pais"
     if intent != DANGER_INTENT and not asked_where:
-        return []
+        return None, []
     country = where_is(tracker)
     if asked_where and country not in protection.contacts():
-        return []
+        return None, []
     category = danger_category(tracker.latest_message) or tracker.get_slot("danger")
-    first_aid(dispatcher, country, category)
     events: list[EventType] = [SlotSet("danger", category or "nlu")]
     if country:
         events.append(SlotSet("location", country))
-    return events
+    return protection.first_aid(country, category), events

@@ -36,7 +36,7 @@ from bot.knowledge.render import MENU_BUTTON, article_button
 from bot.store.db import get_engine
 
 from .channel import channel_of
-from .first_aid import DANGER_INTENT, protect_during_handoff
+from .first_aid import DANGER_INTENT, during_handoff
 
 logger = logging.getLogger(__name__)
 
@@ -94,12 +94,13 @@ class ActionHandoffInbox(Action):
             return []
         message = escalation.inbound(tracker.latest_message, tracker.events)
         back = escalation.wants_assistant(str(tracker.latest_message.get("text") or ""), message.intent, message.confidence)
+        # A danger signal during the handoff: the numbers now (delivered by the desk, as its other
+        # messages to a paused conversation), and the chat moves up the queue.
+        numbers, events = during_handoff(tracker)
         try:
-            await asyncio.to_thread(record, tracker.sender_id, message, back)
+            await asyncio.to_thread(record, tracker.sender_id, message, back, numbers)
         except Exception:  # the message stays in Rasa's tracker; the desk can read it from there
             logger.exception("handoff: could not record a message of %s", tracker.sender_id)
-        # A danger signal during the handoff: the numbers now, and the chat moves up the queue.
-        events = protect_during_handoff(dispatcher, tracker)
         if message.intent == DANGER_INTENT:
             try:
                 await asyncio.to_thread(escalation.escalate, store(), settings(), sender_id=tracker.sender_id,
@@ -110,11 +111,15 @@ class ActionHandoffInbox(Action):
         return events
 
 
-def record(sender_id: str, message: escalation.Inbound, back: bool) -> None:
+def record(sender_id: str, message: escalation.Inbound, back: bool, numbers: str | None = None) -> None:
     handoff = store()
     ticket, recorded = handoff.record_person_message(sender_id, message.text, source_key=message.source_key,
                                                       attachments=message.attachments, at=message.at, wants_assistant=back)
-    if ticket is None or not recorded or back:
+    if ticket is None or not recorded:
+        return
+    if numbers:
+        handoff.add_message(ticket.id, "system", numbers, kind="protection")
+    if back:
         return
     # Acknowledgements, sent by the desk (Rasa says nothing while paused): the first message written
     # while waiting, and an e-mail address left for the advisor.
