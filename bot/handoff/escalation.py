@@ -152,7 +152,7 @@ def escalate(store: HandoffStore, settings: HandoffSettings, *, sender_id: str, 
     at = at or now()
     topic, article_id = slots.get("topic"), slots.get("article_id")
     priority = 1 if reason == "safety" or str(topic or article_id or "").startswith("seguridad") else 0
-    country = slots.get("country")
+    country = slots.get("location") or slots.get("country")  # where the person is, else the country asked about
     ticket, created = store.open_ticket(
         sender_id=sender_id, channel=channel, reason=reason, priority=priority, line=line_of(topic, article_id),
         country=str(country)[:40] if country else None, topic=str(topic)[:120] if topic else None,

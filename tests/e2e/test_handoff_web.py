@@ -146,7 +146,7 @@ def test_a_person_on_the_widget_and_an_advisor_in_the_desk(system, browser):
     # the queue shows it without a reload
     row = advisor.locator("#q-waiting tbody tr").first
     expect(row).to_contain_text("Web", timeout=15_000)
-    expect(row).to_contain_text("Lo pidió")
+    expect(row).to_contain_text("Seguridad")  # "no me pagan hace dos meses", written while waiting, raised it
     expect(row).to_contain_text("España")
     expect(row).to_contain_text("no me pagan")
     advisor.screenshot(path=str(SCREENSHOTS / "handoff-queue.png"), full_page=True)

@@ -58,7 +58,7 @@ SUPERVISOR = {SUPERVISOR_EMAIL: ("Julia Supervisora", ["supervisor"])}
 SPAIN = '/emigrar_tramites{"country":"espana"}'
 SPAIN_TYPED = "q papeles necesito pa trabajar en españa"
 TITLE_GAP = ["convalidar titulo de ingeniero en chile", "convalidar mi titulo de ingeniero en argentina"]
-VOTE_GAP = ["puedo votar desde el extranjero", "precio de los vuelos a tokio"]
+VOTE_GAP = ["me toca multa electoral si vivo en tokio", "homologar mi titulo de medico en japon"]
 FORM = ["quiero dejar una sugerencia", "queja", "España", SPAIN_TYPED, "Madrid", "Consulados y atención",
         "En el consulado nadie contesta el teléfono y las citas se acaban en minutos.", "no", "sí acepto", "enviar"]
 FORM_ITALY = ["quiero dejar una sugerencia", "sugerencia", "Italia", "Milán", "Trabajo en el extranjero",
@@ -121,7 +121,7 @@ def month_specs() -> list[Spec]:
     for question, country in zip(TITLE_GAP, ("chile", "argentina"), strict=True):
         specs.append(Spec([question, Tap("Ninguna de estas")], "unresolved", offers=["refused"], gaps=[question],
                           countries={country}))
-    specs.append(Spec(["quiero estudiar una carrera", Tap(prefix='/elegir_articulo{"article":"info/')], "answered",
+    specs.append(Spec(["me conviene estudiar antes de irme", Tap(prefix='/elegir_articulo{"article":"emigrar/')], "answered",
                       articles=["<taken>"], offers=["taken"]))
     specs.append(Spec(VOTE_GAP, "escalated", "unsure", offers=["other", "escalated"], gaps=VOTE_GAP, countries={"japon"},
                       ticket="unsure"))
