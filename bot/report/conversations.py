@@ -32,7 +32,7 @@ from bot.report.tracker import Event
 
 LINE_INTENTS = {"linea_emigrar": "emigrar", "linea_retorno": "retorno", "linea_exterior": "exterior", "linea_peru": "peru"}
 LINE_MENUS = {f"utter_{intent}": line for intent, line in LINE_INTENTS.items()}  # a line's menu was shown
-SAFETY_INTENTS = frozenset({"seguridad_trata_y_fraude", "seguridad_emergencia"})
+SAFETY_INTENTS = frozenset({"seguridad_trata_y_fraude", "seguridad_emergencia", "senal_de_peligro"})
 SMALL_TALK = frozenset({"saludo", "despedida", "agradecer", "afirmar", "negar", "menu", *LINE_INTENTS})
 UNSURE_ACTIONS = frozenset({"utter_ninguna", "utter_fuera_de_alcance"})
 SEARCH = "action_kb_search"
