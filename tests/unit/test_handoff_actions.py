@@ -7,16 +7,6 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import actions, handoff
 from bot.handoff import escalation
 from bot.handoff import messages as say
-from bot.handoff.store import HandoffStore
-from tests.databases import migrated_engine
-
-
-@pytest.fixture
-def store(tmp_path, monkeypatch):
-    with migrated_engine("sqlite", tmp_path) as engine:
-        tickets = HandoffStore(engine)
-        monkeypatch.setattr(handoff, "store", lambda: tickets)
-        yield tickets
 
 
 def user(text, intent, ts, message_id=None, metadata=None, channel="web"):

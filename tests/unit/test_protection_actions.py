@@ -1,21 +1,10 @@
 """The protection answer's actions on real rasa-sdk trackers, with the tickets in a real SQLite database."""
 
-import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import actions, handoff, protection
 from bot.handoff import messages as say
-from bot.handoff.store import HandoffStore
-from tests.databases import migrated_engine
-
-
-@pytest.fixture
-def store(tmp_path, monkeypatch):
-    with migrated_engine("sqlite", tmp_path) as engine:
-        tickets = HandoffStore(engine)
-        monkeypatch.setattr(handoff, "store", lambda: tickets)
-        yield tickets
 
 
 def tracker(text, intent="senal_de_peligro", entities=(), signal=None, loop=None, sender="whatsapp:+34600000001",
