@@ -45,13 +45,14 @@ def where_is(tracker: Tracker) -> str | None:
     return None
 
 
-def first_aid(dispatcher: CollectingDispatcher, country: str | None, category: str | None) -> None:
-    """Send the "qué hacer ahora" message; with no known country, ask where with buttons."""
-    text = protection.first_aid(country, category)
+def first_aid(dispatcher: CollectingDispatcher, country: str | None, category: str | None, lang: str | None = None) -> None:
+    """Send the "qué hacer ahora" message (in the conversation's language); with no known country,
+    ask where with buttons."""
+    text = protection.first_aid(country, category, lang or "es")
     if country in protection.contacts():
         dispatcher.utter_message(text=text)
     else:
-        dispatcher.utter_message(text=text, buttons=protection.where_buttons())
+        dispatcher.utter_message(text=text, buttons=protection.where_buttons(lang or "es"))
 
 
 def during_handoff(tracker: Tracker) -> tuple[str | None, list[EventType]]:
@@ -70,4 +71,4 @@ def during_handoff(tracker: Tracker) -> tuple[str | None, list[EventType]]:
     events: list[EventType] = [SlotSet("danger", category or "nlu")]
     if country:
         events.append(SlotSet("location", country))
-    return protection.first_aid(country, category), events
+    return protection.first_aid(country, category, tracker.get_slot("lang") or "es"), events

@@ -33,13 +33,15 @@ async def protect(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[Ev
     """The protection answer, whole: numbers, the priority handoff, then the article."""
     category = danger_category(tracker.latest_message)
     country = where_is(tracker)
-    first_aid(dispatcher, country, category)
+    lang = tracker.get_slot("lang") or "es"
+    first_aid(dispatcher, country, category, lang)
     logger.info("protection: %s signal, country %s", category or "nlu", country or "unknown")
     events: list[EventType] = [SlotSet("danger", category or "nlu")]
     if country:
         events.append(SlotSet("location", country))
     events += await hand_over(dispatcher, tracker, "safety", numbers_given=True)
-    article = KB.get(protection.article_for(country, category))
+    article_id = protection.article_for(country, category)
+    article = KB.get(article_id, lang) or KB.get(article_id)
     if article is not None:
         for message in knowledge.render(article):
             dispatcher.utter_message(**message.as_dict())

@@ -17,8 +17,21 @@ MAX_CHARS = 400
 TRAFFICKING_CATEGORIES = frozenset({"documents", "confinement", "debt", "sexual_exploitation", "minors", "forced_labour",
                                     "fees_to_keep"})
 
-COUNTRY_QUESTION = "¿En qué país estás? Así te doy los números de allí."
 UNKNOWN = "unknown"
+ENGLISH = "en"
+
+# The words of the message, per language of the conversation (the slot `lang`).
+WORDING = {
+    "es": {"title": "🆘 Qué hacer ahora", "in": "en", "call": "Si corres peligro, llama al {number}.",
+           "call_any": "Si corres peligro, llama a emergencias: {numbers}.",
+           "consulate": "El consulado del Perú te ayuda aunque no tengas papeles.",
+           "question": "¿En qué país estás? Así te doy los números de allí."},
+    "en": {"title": "🆘 What to do now", "in": "in", "call": "If you are in danger, call {number}.",
+           "call_any": "If you are in danger, call the emergency number: {numbers}.",
+           "consulate": "The Peruvian consulate helps you even without papers.",
+           "question": "Which country are you in? I will give you its numbers."},
+}
+COUNTRY_QUESTION = WORDING["es"]["question"]
 
 
 @dataclass(frozen=True)
@@ -37,11 +50,18 @@ def _data() -> dict:
 
 
 @cache
-def contacts() -> dict[str, Contacts]:
-    """The countries with contacts of their own (the five destinations and Peru)."""
-    return {slug: Contacts(slug, spec["name"], spec["article"], str(spec["emergency"]), tuple(spec.get("lines") or ()),
-                           spec.get("trafficking"))
-            for slug, spec in _data().items() if slug != UNKNOWN}
+def contacts(lang: str = "es") -> dict[str, Contacts]:
+    """The countries with contacts of their own (the five destinations and Peru), in the language
+    of the conversation (English entries fall back to the Spanish one for what they leave out)."""
+    result = {}
+    for slug, spec in _data().items():
+        if slug == UNKNOWN:
+            continue
+        if lang == ENGLISH:
+            spec = {**spec, **(spec.get(ENGLISH) or {})}
+        result[slug] = Contacts(slug, spec["name"], spec["article"], str(spec["emergency"]),
+                                tuple(spec.get("lines") or ()), spec.get("trafficking"))
+    return result
 
 
 def article_for(country: str | None, category: str | None) -> str:
@@ -57,28 +77,35 @@ def article_for(country: str | None, category: str | None) -> str:
     return "seguridad/emergencia"
 
 
-def where_buttons() -> list[dict[str, str]]:
+def where_buttons(lang: str = "es") -> list[dict[str, str]]:
     """Buttons answering "¿En qué país estás?"."""
-    return [{"title": c.name[0].upper() + c.name[1:], "payload": f'/informar_pais{{"country":"{c.slug}"}}'}
-            for c in contacts().values()]
+    return [{"title": c.name.removeprefix("the ")[0].upper() + c.name.removeprefix("the ")[1:],
+             "payload": f'/informar_pais{{"country":"{c.slug}"}}'}
+            for c in contacts(lang).values()]
 
 
-def first_aid(country: str | None, category: str | None) -> str:
-    """The message, at most MAX_CHARS: numbers first, the consulate, and what happens next."""
-    known = contacts().get(country or "")
+def first_aid(country: str | None, category: str | None, lang: str = "es") -> str:
+    """The message, at most MAX_CHARS: numbers first, the consulate, and what happens next; in
+    English for a conversation in English, in Spanish otherwise."""
+    lang = ENGLISH if lang == ENGLISH else "es"
+    words = WORDING[lang]
+    known = contacts(lang).get(country or "")
     if known is None:
-        steps = [f"Si corres peligro, llama a emergencias: {_data()[UNKNOWN]['emergency']}.",
-                 "El consulado del Perú te ayuda aunque no tengas papeles."]
-        text = "🆘 Qué hacer ahora:\n" + "\n".join(f"{i}. {s}" for i, s in enumerate(steps, 1)) + "\n" + COUNTRY_QUESTION
-        return _fit(text)
-    steps = [f"Si corres peligro, llama al {known.emergency}."]
+        unknown = _data()[UNKNOWN]
+        numbers = (unknown.get(ENGLISH) or {}).get("emergency", unknown["emergency"]) if lang == ENGLISH else unknown["emergency"]
+        steps = [words["call_any"].format(numbers=numbers), words["consulate"]]
+        return _fit(f"{words['title']}:\n" + _numbered(steps) + "\n" + words["question"])
+    steps = [words["call"].format(number=known.emergency)]
     if category in TRAFFICKING_CATEGORIES and known.trafficking:
         steps.append(known.trafficking + ".")
     steps += [line + "." for line in known.lines]
     if known.slug != "peru":
-        steps.append("El consulado del Perú te ayuda aunque no tengas papeles.")
-    text = f"🆘 Qué hacer ahora en {known.name}:\n" + "\n".join(f"{i}. {s}" for i, s in enumerate(steps, 1))
-    return _fit(text)
+        steps.append(words["consulate"])
+    return _fit(f"{words['title']} {words['in']} {known.name}:\n" + _numbered(steps))
+
+
+def _numbered(steps: list[str]) -> str:
+    return "\n".join(f"{i}. {step}" for i, step in enumerate(steps, 1))
 
 
 def _fit(text: str) -> str:

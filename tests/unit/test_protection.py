@@ -66,3 +66,19 @@ def test_the_article_after_the_handoff():
     for slug in protection.contacts():
         for category in CATEGORIES:
             assert KB.get(protection.article_for(slug, category)) is not None
+
+
+@pytest.mark.parametrize("country", [*protection.contacts(), None])
+@pytest.mark.parametrize("category", ["documents", "wages", None])
+def test_in_english_the_same_numbers_in_english_words(country, category):
+    """A conversation in English (line 4: foreigners in Peru) gets the message in English, with
+    exactly the numbers of the Spanish one, within the same length."""
+    english, spanish = protection.first_aid(country, category, "en"), protection.first_aid(country, category)
+    assert english.startswith("🆘 What to do now") and len(english) <= protection.MAX_CHARS
+    assert sorted(digits(n) for n in NUMBER.findall(english)) == sorted(digits(n) for n in NUMBER.findall(spanish))
+    assert "Si corres peligro" not in english and "consulado" not in english
+
+
+def test_english_buttons_answer_with_the_same_payloads():
+    assert [b["payload"] for b in protection.where_buttons("en")] == [b["payload"] for b in protection.where_buttons()]
+    assert protection.where_buttons("en")[0]["title"] == "United States"

@@ -93,3 +93,15 @@ async def test_the_knowledge_search_protects_a_red_flag_the_nlu_missed(store):
     messages, events = await run(actions.ActionKbSearch(), trk)
     assert messages[0]["text"].startswith("🆘 Qué hacer ahora")
     assert any(e["event"] == "pause" for e in events)
+
+
+async def test_in_english_the_numbers_and_the_handoff_in_english(store):
+    """A foreigner in Peru writing in English: the first message in English, the handoff says the
+    advisor may answer in Spanish, and the numbers are Peru's."""
+    messages, _ = await run(protection.ActionProtect(),
+                            tracker("my employer in Lima kept my passport", entities=[country("peru", "location")],
+                                    signal={"kind": "danger", "category": "documents"}, lang="en",
+                                    sender="web:en-person"))
+    assert messages[0]["text"].startswith("🆘 What to do now in Peru:\n1. If you are in danger, call 105")
+    assert "1818" in messages[0]["text"]
+    assert messages[1]["text"] == say.IN_ENGLISH
