@@ -4,7 +4,11 @@ Modules here may import only what the Rasa environment has: Rasa 3.6's own libra
 python-telegram-bot. `checks` holds the rules every channel applies to what people send.
 """
 
-from bot import rasa_patches
+from bot import action_timeout, logsafe, rasa_patches
 
 # Our channels load first in the Rasa server (credentials.yml): the place to speed Rasa up.
 rasa_patches.apply()
+# Rasa waits five minutes for a custom action; a person should not (bot/action_timeout.py).
+action_timeout.apply()
+# python-telegram-bot's httpx logs every Bot API URL, bot token included, at INFO.
+logsafe.quiet_url_loggers()

@@ -1,0 +1,31 @@
+"""What our log lines may say about a person: never a whole phone number or chat id.
+
+`masked("whatsapp:+51987654321")` is "whatsapp:···4321", `masked("telegram:123456789")` is
+"telegram:···6789": the channel and the last four characters, enough to tell two conversations
+apart in a log, not enough to reach anyone. Every log line of our code that names a sender or a
+recipient goes through it (tests/unit/test_logsafe.py checks the modules)."""
+
+from __future__ import annotations
+
+import logging
+
+KEEP = 4
+
+
+def masked(sender_id: object) -> str:
+    """A sender id (or phone number, chat id) as a log line may show it."""
+    text = str(sender_id or "")
+    channel, colon, rest = text.rpartition(":") if ":" in text else ("", "", text)
+    tail = rest[-KEEP:] if len(rest) > KEEP else ""
+    return f"{channel}{colon}···{tail}"
+
+
+# Libraries that log whole request URLs at INFO: python-telegram-bot's httpx requests carry the bot
+# token in the path (https://api.telegram.org/bot<token>/sendMessage), Twilio's the phone numbers.
+NOISY_URL_LOGGERS = ("httpx", "httpcore", "twilio.http_client", "twilio.async_http_client")
+
+
+def quiet_url_loggers() -> None:
+    """Only warnings and errors from the HTTP clients whose INFO lines show tokens or numbers."""
+    for name in NOISY_URL_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
