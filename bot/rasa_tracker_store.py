@@ -26,6 +26,18 @@ Several Rasa processes (deploy/endpoints.production.yml: Redis lock store) use R
 unchanged. Anything that changes the events of a live conversation must do it through Rasa
 (its HTTP API), not in the database behind its back.
 
+Erasure ("borrar mis datos", Ley 29733). A save whose new events include the action
+`action_erase_my_data` (ERASE_ACTION) deletes every stored event of that conversation, of every
+session, and stores none of the turn: the next message starts a new conversation. It happens here,
+in the process that holds the conversation and under its lock, because the action server (which
+runs the action) or the desk (which appends the same event through Rasa's HTTP API) deleting rows
+behind Rasa's back would race the save that follows: Rasa would write the session again. The rest
+of the person's data is erased by bot.privacy.erase.
+
+Conversations left alone for longer than CACHE_IDLE_SECONDS are read again from the database
+rather than from the cache, and dropped from memory, so a conversation deleted by the retention
+job (bot.privacy.retention: whole conversations idle for months) never comes back from memory.
+
 Configured in endpoints.yml as `type: bot.rasa_tracker_store.SQLTrackerStore` with the keys of
 Rasa's `type: SQL`, plus `cache_size`. With any other dialect than SQLite (PostgreSQL) only the
 cache applies.
@@ -35,6 +47,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import time
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -42,7 +55,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from rasa.core import tracker_store
-from rasa.shared.core.events import Event, SessionStarted
+from rasa.shared.core.events import ActionExecuted, Event, SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY
 
@@ -55,6 +68,17 @@ def _tune(dbapi_connection: Any, _record: Any) -> None:
         cursor.execute("PRAGMA busy_timeout=5000")
     finally:
         cursor.close()
+
+
+# The action of "borrar mis datos" (actions/voz_del_migrante.py; bot.privacy.erase.ERASE_ACTION).
+ERASE_ACTION = "action_erase_my_data"
+# A cached conversation not used for this long is read from the database again (and leaves memory).
+CACHE_IDLE_SECONDS = 6 * 3600.0
+
+
+def erases(events: Sequence[Event]) -> bool:
+    """Whether these events (a save's new ones) carry the erasure of the conversation."""
+    return any(isinstance(event, ActionExecuted) and event.action_name == ERASE_ACTION for event in events)
 
 
 @dataclass(frozen=True)
@@ -79,20 +103,35 @@ def latest_session(rows: Sequence[Row]) -> list[Row]:
 class LatestSessions:
     """The stored rows of the latest session of the most recently used conversations (LRU)."""
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, idle_seconds: float = CACHE_IDLE_SECONDS,
+                 clock: Any = time.monotonic) -> None:
         self.size = max(0, size)
-        self._rows: OrderedDict[str, list[Row]] = OrderedDict()
+        self.idle_seconds = idle_seconds
+        self._clock = clock
+        self._rows: OrderedDict[str, tuple[float, list[Row]]] = OrderedDict()
+
+    def _expire(self, at: float) -> None:
+        """Drop the least recently used conversations idle for longer than `idle_seconds`."""
+        while self._rows:
+            used, _ = next(iter(self._rows.values()))
+            if at - used <= self.idle_seconds:
+                return
+            self._rows.popitem(last=False)
 
     def get(self, sender_id: str) -> list[Row] | None:
-        rows = self._rows.get(sender_id)
-        if rows is not None:
-            self._rows.move_to_end(sender_id)
-        return rows
+        at = self._clock()
+        self._expire(at)
+        entry = self._rows.get(sender_id)
+        if entry is None:
+            return None
+        self._rows[sender_id] = (at, entry[1])
+        self._rows.move_to_end(sender_id)
+        return entry[1]
 
     def put(self, sender_id: str, rows: list[Row]) -> None:
         if not self.size:
             return
-        self._rows[sender_id] = rows
+        self._rows[sender_id] = (self._clock(), rows)
         self._rows.move_to_end(sender_id)
         while len(self._rows) > self.size:
             self._rows.popitem(last=False)
@@ -148,8 +187,10 @@ class SQLTrackerStore(tracker_store.SQLTrackerStore):
                     stored = self._event_query(session, sender_id, fetch_events_from_all_sessions=False).count()
             else:
                 stored = len(cached)
-            new = [self._row_values(sender_id, event)
-                   for event in itertools.islice(tracker.events, stored, len(tracker.events))]
+            events = list(itertools.islice(tracker.events, stored, len(tracker.events)))
+            if erases(events):
+                return self.erase(sender_id)
+            new = [self._row_values(sender_id, event) for event in events]
             if new:
                 with self.engine.begin() as connection:  # one transaction, without an ORM session around it
                     connection.execute(self.SQLEvent.__table__.insert(), new)
@@ -159,6 +200,13 @@ class SQLTrackerStore(tracker_store.SQLTrackerStore):
         if cached is not None or stored == 0:  # known rows, or a new conversation: all its rows are these
             rows = [Row(values["type_name"], values["timestamp"], values["data"]) for values in new]
             self.cache.put(sender_id, latest_session([*(cached or []), *rows]))
+
+    def erase(self, sender_id: str) -> None:
+        """Delete every stored event of the conversation (all its sessions); remember it has none."""
+        self.cache.drop(sender_id)
+        with self.engine.begin() as connection:
+            connection.execute(self.SQLEvent.__table__.delete().where(self.SQLEvent.__table__.c.sender_id == sender_id))
+        self.cache.put(sender_id, [])
 
     @staticmethod
     def _row_values(sender_id: str, event: Event) -> dict[str, Any]:

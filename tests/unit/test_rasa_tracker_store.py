@@ -139,3 +139,88 @@ def test_tracker_store_reads_and_writes_like_rasas(tmp_path):
                                  "SQLALCHEMY_SILENCE_UBER_WARNING": "1"})
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.strip().endswith("same")
+
+
+ERASE_SCRIPT = textwrap.dedent('''
+    import asyncio, sqlite3, sys
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.events import ActionExecuted, BotUttered, SessionStarted, UserUttered
+    from bot.rasa_tracker_store import ERASE_ACTION, LatestSessions, SQLTrackerStore
+
+    path = sys.argv[1]
+    domain = Domain.load("domain.yml")
+
+    def rows(sender=None):
+        with sqlite3.connect(path) as db:
+            if sender is None:
+                return db.execute("SELECT sender_id, data FROM events").fetchall()
+            return db.execute("SELECT data FROM events WHERE sender_id = ?", (sender,)).fetchall()
+
+    def turn(text):
+        parse = {"intent": {"name": "saludo", "confidence": 0.9}, "entities": [], "text": text}
+        return [UserUttered(text, parse["intent"], [], parse), BotUttered("respuesta"), ActionExecuted("action_listen")]
+
+    async def talk(store, sender, *texts, new_session=False):
+        tracker = await store.get_or_create_tracker(sender)
+        if new_session:
+            for event in (ActionExecuted("action_session_start"), SessionStarted(), ActionExecuted("action_listen")):
+                tracker.update(event)
+        for text in texts:
+            for event in turn(text):
+                tracker.update(event)
+        await store.save(tracker)
+        return tracker
+
+    async def main():
+        for size in (1000, 0):  # with the cache (endpoints.yml) and without it (several Rasa processes)
+            store = SQLTrackerStore(domain=domain, dialect="sqlite", db=path, cache_size=size)
+            ana, other = f"whatsapp:+5198765432{size % 10}", f"otra-{size}"
+            await talk(store, ana, "frase unica de ana zq81")
+            await talk(store, ana, "segunda sesion de ana", new_session=True)
+            await talk(store, other, "hola")
+            assert len(rows(ana)) > 6
+            # "borrar mis datos", confirmed: the action's turn is saved, and nothing of the person remains
+            tracker = await store.retrieve(ana)
+            for event in (*turn("si"), ActionExecuted(ERASE_ACTION), BotUttered("Listo"), ActionExecuted("action_listen")):
+                tracker.update(event)
+            await store.save(tracker)
+            assert rows(ana) == [], rows(ana)
+            assert not any("zq81" in data for _, data in rows())
+            assert await store.retrieve(ana) is None  # the next message starts a new conversation
+            assert len(rows(other)) == 4  # the others are untouched
+            # the same erasure appended by the desk through Rasa's HTTP API, on a conversation not in memory
+            await talk(store, ana, "vuelve ana")
+            store.cache.drop(ana)
+            tracker = await store.retrieve(ana)
+            tracker.update(ActionExecuted(ERASE_ACTION))
+            await store.save(tracker)
+            assert rows(ana) == [] and await store.retrieve(ana) is None
+            # a new conversation after that is stored as usual
+            await talk(store, ana, "hola de nuevo")
+            assert len(rows(ana)) == 4
+            store.engine.dispose()
+
+        # A conversation left alone is read from the database again, and leaves memory.
+        now = [0.0]
+        cache = LatestSessions(10, idle_seconds=60, clock=lambda: now[0])
+        cache.put("a", [])
+        cache.put("b", [])
+        now[0] = 30
+        assert cache.get("a") == []
+        now[0] = 70
+        assert cache.get("b") is None and len(cache) == 1  # b idle for 70 s: gone; a used 40 s ago: kept
+        now[0] = 200
+        assert cache.get("a") is None and len(cache) == 0
+        print("erased")
+
+    asyncio.run(main())
+''')
+
+
+def test_erasure_deletes_every_session_of_the_conversation_and_the_cache_forgets(tmp_path):
+    result = subprocess.run([str(ROOT / ".venv/bin/python"), "-c", ERASE_SCRIPT, str(tmp_path / "tracker.db")], cwd=ROOT,
+                            capture_output=True, text=True, timeout=180,
+                            env={"TF_CPP_MIN_LOG_LEVEL": "3", "PATH": "/usr/bin:/bin", "RASA_TELEMETRY_ENABLED": "false",
+                                 "SQLALCHEMY_SILENCE_UBER_WARNING": "1"})
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.strip().endswith("erased")
