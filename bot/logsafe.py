@@ -20,6 +20,17 @@ def masked(sender_id: object) -> str:
     return f"{channel}{colon}···{tail}"
 
 
+def scrubbed(text: object, *sender_ids: str) -> str:
+    """Text from elsewhere (a provider's error message) with these senders' ids, or their bare numbers
+    ("+51987654321"), masked: Twilio's errors name the number they refused."""
+    result = str(text)
+    for sender_id in sender_ids:
+        for form in sorted({sender_id, sender_id.rpartition(":")[2]}, key=len, reverse=True):
+            if len(form) > KEEP:
+                result = result.replace(form, masked(sender_id))
+    return result
+
+
 # Libraries that log whole request URLs at INFO: python-telegram-bot's httpx requests carry the bot
 # token in the path (https://api.telegram.org/bot<token>/sendMessage), Twilio's the phone numbers.
 NOISY_URL_LOGGERS = ("httpx", "httpcore", "twilio.http_client", "twilio.async_http_client")

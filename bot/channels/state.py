@@ -56,6 +56,19 @@ class ChannelState:
         """Record a provider message id; False when it was already processed."""
         return await self._run(self._first_time, key)
 
+    def _seen(self, key: str) -> bool:
+        with self.engine.connect() as conn:
+            return conn.execute(select(seen_messages.c.key).where(seen_messages.c.key == key)).first() is not None
+
+    async def seen(self, key: str) -> bool:
+        """True when a provider message id was handled already (`mark_seen`)."""
+        return await self._run(self._seen, key)
+
+    async def mark_seen(self, key: str) -> None:
+        """Record a provider message id once its handling succeeded (a failed one stays unseen, so a
+        redelivery is handled again); recording it twice is harmless."""
+        await self._run(self._first_time, key)
+
     def _forget_old(self) -> int:
         with self.engine.begin() as conn:
             return conn.execute(delete(seen_messages).where(seen_messages.c.seen_at < now() - SEEN_FOR)).rowcount

@@ -57,6 +57,8 @@ from bot.channels.telegram_webhook import (
     split_message,
     unknown_command_answer,
 )
+from bot.channels.turns import run_turn, technical_problem
+from bot.logsafe import masked
 
 logger = logging.getLogger(__name__)
 
@@ -139,6 +141,7 @@ class TelegramOutput(OutputChannel):
     def __init__(self, channel: TelegramInput, raise_errors: bool = False):
         self.channel = channel
         self.raise_errors = raise_errors
+        self.sent = 0  # messages Telegram accepted (every part of them)
 
     @classmethod
     def name(cls) -> str:
@@ -162,7 +165,7 @@ class TelegramOutput(OutputChannel):
         if isinstance(text, str):
             await self._send(recipient_id, text, None)
         else:
-            logger.info("Telegram: custom message for %s not sent (no 'text')", recipient_id)
+            logger.info("Telegram: custom message for %s not sent (no 'text')", masked(recipient_id))
 
     async def _keyboard(self, recipient_id: str, buttons: list[dict[str, Any]]) -> InlineKeyboardMarkup | None:
         with_payload = [b for b in buttons if b.get("payload") and not b.get("url")]
@@ -181,7 +184,7 @@ class TelegramOutput(OutputChannel):
     async def _send(self, recipient_id: str, text: str, keyboard: InlineKeyboardMarkup | None) -> None:
         chat_id = chat_id_of(recipient_id)
         if chat_id is None:
-            self._fail(f"not a Telegram recipient: {recipient_id!r}")
+            self._fail(f"not a Telegram recipient: {masked(recipient_id)}")
             return
         pieces = split_message(text)
         for i, piece in enumerate(pieces):
@@ -191,8 +194,9 @@ class TelegramOutput(OutputChannel):
                                         parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True),
                                         reply_markup=keyboard if last else None)
             except TelegramError as exc:
-                self._fail(f"message to {recipient_id} not delivered: {exc}")
+                self._fail(f"message to {masked(recipient_id)} not delivered: {exc}")
                 return
+        self.sent += 1
 
     def _fail(self, reason: str) -> None:
         if self.raise_errors:
@@ -305,13 +309,25 @@ class TelegramInput(InputChannel):
                 update = Update.de_json(body, self.bot)
             except Exception:  # any malformed JSON or Update: the client's fault, never a 500
                 return response.json({"error": "El cuerpo no es un Update de Telegram válido."}, status=400)
-            async with self._in_order(update):
-                if not await self.state.first_time(f"{CHANNEL}:{update.update_id}"):
-                    return response.json({"ok": True, "duplicate": True})
+            key = f"{CHANNEL}:{update.update_id}"
+            async with self._in_order(update):  # a redelivery of an update being handled waits here
+                try:
+                    if await self.state.seen(key):
+                        return response.json({"ok": True, "duplicate": True})
+                except Exception:  # the database is down: answering twice is better than never
+                    logger.exception("Telegram: could not check whether update %s was handled", update.update_id)
                 try:
                     await self.handle(update, on_new_message)
-                except Exception:  # Telegram would retry a failed update forever; it was recorded as seen
+                except Exception:
                     logger.exception("Telegram update %s failed", update.update_id)
+                    if not await self._apologize(update):
+                        # Not handled and the person not told: unseen, and a non-2xx makes Telegram deliver it again.
+                        return response.json({"error": "No se pudo procesar el Update; reintentar."}, status=500)
+                    return response.json({"ok": True, "failed": True})
+                try:
+                    await self.state.mark_seen(key)  # only once handled: a failed update is handled again
+                except Exception:
+                    logger.exception("Telegram: update %s handled but not recorded", update.update_id)
             return response.json({"ok": True})
 
         return webhook
@@ -387,8 +403,26 @@ class TelegramInput(InputChannel):
         if attachments is None:
             self.in_background(self.bot.send_chat_action, chat_id=chat_id, action=ChatAction.TYPING)
         extra = {"attachments": attachments} if attachments else {}
-        await on_new_message(UserMessage(text, TelegramOutput(self), sender_id(chat_id), input_channel=CHANNEL,
-                                         metadata={"telegram": metadata, **extra}))
+        output = TelegramOutput(self)
+        message = UserMessage(text, output, sender_id(chat_id), input_channel=CHANNEL,
+                              metadata={"telegram": metadata, **extra})
+        if not await run_turn(self._app, on_new_message, message, lambda: output.sent > 0):
+            # Rasa failed (action server down or too slow) or answered nothing; raises if this cannot be sent,
+            # so the update stays unseen and Telegram delivers it again.
+            await TelegramOutput(self, raise_errors=True).send_text_message(sender_id(chat_id), technical_problem())
+
+    async def _apologize(self, update: Update) -> bool:
+        """Tell the person of a private chat that their message could not be handled; False when
+        Telegram did not take it either."""
+        chat = update.effective_chat
+        if chat is None or chat.type != Chat.PRIVATE:
+            return True  # groups and channels get nothing but the refusal
+        try:
+            await TelegramOutput(self, raise_errors=True).send_text_message(sender_id(chat.id), technical_problem())
+            return True
+        except Exception as exc:
+            logger.warning("Telegram: %s could not be told of the failure either: %s", masked(sender_id(chat.id)), exc)
+            return False
 
     async def _handed_over(self, sender: str) -> bool:
         """True while an advisor has the conversation (Rasa paused it), so files reach the advisor."""

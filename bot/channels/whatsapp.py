@@ -52,6 +52,8 @@ from sanic.response import HTTPResponse
 from bot.channels.checks import MAX_MESSAGE_CHARS, UNREADABLE, is_readable, neutralize
 from bot.channels.conversation import agent_of, is_paused
 from bot.channels.serial import SenderLocks
+from bot.channels.turns import run_turn, technical_problem
+from bot.logsafe import masked, scrubbed
 
 logger = logging.getLogger(__name__)
 
@@ -488,17 +490,34 @@ class WhatsAppInput(InputChannel):
 
     async def _process(self, inbound: Inbound, on_new_message: Callable[[UserMessage], Awaitable[Any]],
                        app: Any) -> None:
-        async with self.locks.hold(inbound.sender):
+        """Twilio already has its 200 (it retries only when it cannot connect, and sends other failures to
+        the fallback URL), so a message that fails here is answered with an apology, never dropped; it is
+        recorded as seen only once handled, so a redelivery of a failed one is handled again."""
+        key = f"twilio:{inbound.sid}"
+        async with self.locks.hold(inbound.sender):  # a redelivery of a message being handled waits here
             try:
-                if not await self.state.first_time(f"twilio:{inbound.sid}"):
+                if await self.state.seen(key):
                     logger.info("WhatsApp message %s already processed; Twilio retry ignored", inbound.sid)
                     return
             except Exception:  # the database is down: answering twice is better than never
-                logger.exception("Could not record WhatsApp message %s", inbound.sid)
+                logger.exception("Could not check WhatsApp message %s", inbound.sid)
             try:
                 await self._handle(inbound, on_new_message, app)
             except Exception:
-                logger.exception("WhatsApp message %s from %s failed", inbound.sid, inbound.sender)
+                logger.exception("WhatsApp message %s from %s failed", inbound.sid, masked(inbound.sender))
+                await self._apologize(inbound.sender)
+                return
+            try:
+                await self.state.mark_seen(key)
+            except Exception:
+                logger.exception("WhatsApp message %s handled but not recorded", inbound.sid)
+
+    async def _apologize(self, sender: str) -> None:
+        try:
+            if not await WhatsAppOutput(self).deliver(sender, [{"text": technical_problem()}], reply=True):
+                logger.error("WhatsApp %s could not be told of the failure either", masked(sender))
+        except Exception:
+            logger.exception("WhatsApp %s could not be told of the failure either", masked(sender))
 
     async def _handle(self, inbound: Inbound, on_new_message: Callable[[UserMessage], Awaitable[Any]],
                       app: Any) -> None:
@@ -506,7 +525,7 @@ class WhatsAppInput(InputChannel):
         output = WhatsAppOutput(self)
         if is_opt_out(text) and inbound.kind() is None:
             await self.state.touch(sender, CHANNEL, opted_out=True)
-            logger.info("WhatsApp %s opted out", sender)
+            logger.info("WhatsApp %s opted out", masked(sender))
             await output.deliver(sender, [{"text": OPTED_OUT}], reply=True)
             return
         metadata = inbound.metadata()
@@ -518,13 +537,18 @@ class WhatsAppInput(InputChannel):
 
         # Writing again re-subscribes; the time of this message starts a new 24-hour window.
         _, payload = await asyncio.gather(self.state.touch(sender, CHANNEL, opted_out=False), self._payload(inbound, text))
+        async def turn(message_text: str) -> None:
+            """Rasa's turn; an apology instead of silence when it failed (bot/channels/turns.py)."""
+            if not await run_turn(app, on_new_message, user_message(message_text), lambda: bool(collector.messages)):
+                collector.messages.append({"text": technical_problem()})
+
         if payload:
             metadata["whatsapp"]["reply"] = inbound.button_text or text  # what the person chose, as they saw it
-            await on_new_message(user_message(payload))
+            await turn(payload)
             await output.deliver(sender, collector.messages, reply=True)
             return
         if text and is_readable(text):
-            await on_new_message(user_message(neutralize(text)))
+            await turn(neutralize(text))
             messages = collector.messages
             kind = inbound.kind()
             if messages and kind:  # the assistant answered the caption: say it did not see the file
@@ -567,19 +591,22 @@ class WhatsAppInput(InputChannel):
                 tracker = await agent.log_message(message)
             return bool(tracker.is_paused())
         except Exception:
-            logger.exception("Could not log a WhatsApp message without text for %s", message.sender_id)
+            logger.exception("Could not log a WhatsApp message without text for %s", masked(message.sender_id))
             return False
 
     def get_output_channel(self) -> OutputChannel:
-        return WhatsAppOutput(self)
+        """For pushes through Rasa's HTTP API (the advisor desk): a message Twilio did not accept raises,
+        so Rasa answers an error and the desk records it as not delivered."""
+        return WhatsAppOutput(self, raise_errors=True)
 
 
 class WhatsAppOutput(OutputChannel):
     """Sends to a WhatsApp number through Twilio; used for replies and for pushes through Rasa's
     HTTP API (`output_channel=latest`, the advisor desk)."""
 
-    def __init__(self, channel: WhatsAppInput) -> None:
+    def __init__(self, channel: WhatsAppInput, raise_errors: bool = False) -> None:
         self.channel = channel
+        self.raise_errors = raise_errors
 
     @classmethod
     def name(cls) -> str:
@@ -621,21 +648,18 @@ class WhatsAppOutput(OutputChannel):
         if not parts:
             return []
         if not channel.configured:
-            logger.warning("WhatsApp channel not configured: %d message(s) to %s dropped", len(parts), recipient_id)
-            return []
+            return self._not_sent(f"channel not configured: {len(parts)} message(s) to {masked(recipient_id)} dropped")
         if not SENDER.match(recipient_id):
-            logger.warning("Not a WhatsApp sender id, nothing sent: %r", recipient_id)
-            return []
+            return self._not_sent(f"not a WhatsApp sender id, nothing sent: {masked(recipient_id)}")
         if not reply:
             contact = await channel.state.contact(recipient_id)
             if contact and contact["opted_out"]:
-                logger.info("WhatsApp %s opted out: %d message(s) not sent", recipient_id, len(parts))
-                return []
+                return self._not_sent(f"{masked(recipient_id)} opted out: {len(parts)} message(s) not sent", logging.INFO)
             last = contact and contact.get("last_inbound_at")
             outside = not last or dt.datetime.now(dt.timezone.utc) - last > WINDOW
             if outside and any(p.content_sid is None for p in parts):
                 logger.warning("WhatsApp %s wrote more than 24 hours ago (or never): free-form text will be refused "
-                               "by WhatsApp (Twilio error 63016); use a template (content_sid)", recipient_id)
+                               "by WhatsApp (Twilio error 63016); use a template (content_sid)", masked(recipient_id))
         sids = []
         for part in parts:
             if part.buttons:  # remembered before sending, so an immediate "2" already maps back
@@ -643,7 +667,16 @@ class WhatsAppOutput(OutputChannel):
             sid = await self._create(recipient_id, part)
             if sid:
                 sids.append(sid)
+        if self.raise_errors and len(sids) < len(parts):
+            raise RuntimeError(f"WhatsApp: {len(parts) - len(sids)} of {len(parts)} message(s) to "
+                               f"{masked(recipient_id)} not accepted by Twilio")
         return sids
+
+    def _not_sent(self, reason: str, level: int = logging.WARNING) -> list[str]:
+        if self.raise_errors:
+            raise RuntimeError(f"WhatsApp: {reason}")
+        logger.log(level, "WhatsApp: %s", reason)
+        return []
 
     async def _create(self, recipient_id: str, part: Outbound) -> str | None:
         from twilio.base.exceptions import TwilioRestException
@@ -668,12 +701,12 @@ class WhatsAppOutput(OutputChannel):
                     await asyncio.sleep(1.0)
                     continue
                 logger.error("Twilio refused a WhatsApp message to %s: HTTP %s, code %s: %s",
-                             recipient_id, e.status, e.code, e.msg)
+                             masked(recipient_id), e.status, e.code, scrubbed(e.msg, recipient_id))
                 return None
             except (asyncio.TimeoutError, OSError) as e:
-                logger.error("Twilio unreachable sending to %s: %r", recipient_id, e)
+                logger.error("Twilio unreachable sending to %s: %r", masked(recipient_id), e)
                 return None
             except Exception:  # aiohttp errors and anything unexpected: never break the turn
-                logger.exception("Sending a WhatsApp message to %s failed", recipient_id)
+                logger.exception("Sending a WhatsApp message to %s failed", masked(recipient_id))
                 return None
         return None

@@ -21,6 +21,14 @@ async def test_a_message_id_is_processed_once(state):
     assert results.count(True) == 1
 
 
+async def test_a_message_id_is_seen_only_once_marked(state):
+    assert not await state.seen("telegram:7")  # being handled, or failed: a redelivery is handled again
+    await state.mark_seen("telegram:7")
+    assert await state.seen("telegram:7")
+    await state.mark_seen("telegram:7")  # twice is harmless
+    assert await state.seen("telegram:7")
+
+
 async def test_contacts_record_last_message_and_opt_out(state):
     await state.touch("whatsapp:+51911111111", "whatsapp")
     first = await state.contact("whatsapp:+51911111111")
