@@ -20,6 +20,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from bot.feedback import offer
 from bot.feedback import store as ratings
 from bot.knowledge.render import MENU_BUTTON
+from bot.logsafe import masked
 from bot.store.db import get_engine
 
 from .actions import KB
@@ -67,7 +68,7 @@ class ActionRateAnswer(Action):
                 useful=value == offer.YES, channel=channel_of(tracker), sender_id=tracker.sender_id,
                 conversation=conversation_of(tracker))
         except Exception:
-            logger.exception("feedback: could not store the rating of %s for %s", tracker.sender_id, article.id)
+            logger.exception("feedback: could not store the rating of %s for %s", masked(tracker.sender_id), article.id)
         if value == offer.YES:
             dispatcher.utter_message(text=THANKS_YES, buttons=[MENU_BUTTON])
         else:

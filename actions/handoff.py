@@ -33,6 +33,7 @@ from bot.handoff import messages as say
 from bot.handoff.settings import settings
 from bot.handoff.store import HandoffStore
 from bot.knowledge.render import MENU_BUTTON, article_button
+from bot.logsafe import masked
 from bot.store.db import get_engine
 
 from .channel import channel_of
@@ -58,7 +59,7 @@ async def hand_over(dispatcher: CollectingDispatcher, tracker: Tracker, reason: 
             escalation.escalate, store(), settings(), sender_id=tracker.sender_id, channel=channel_of(tracker),
             reason=reason, slots=tracker.slots, events=tracker.events, numbers_given=numbers_given)
     except Exception:
-        logger.exception("handoff: could not open a ticket for %s", tracker.sender_id)
+        logger.exception("handoff: could not open a ticket for %s", masked(tracker.sender_id))
         dispatcher.utter_message(text=say.UNAVAILABLE.format(how=say.how_to_reach(settings().contact_email)),
                                  buttons=[article_button("Contacto", "info/contacto"), MENU_BUTTON])
         return [SlotSet("handoff", False)]
@@ -67,7 +68,7 @@ async def hand_over(dispatcher: CollectingDispatcher, tracker: Tracker, reason: 
     for message in result.messages:
         dispatcher.utter_message(**message)
     logger.info("handoff: %s ticket %s for %s (%s, position %s)", "opened" if result.created else "found",
-                result.ticket.id, tracker.sender_id, reason, result.position)
+                result.ticket.id, masked(tracker.sender_id), reason, result.position)
     return [SlotSet("handoff", True), ActiveLoop(escalation.HANDOFF_LOOP), ConversationPaused()]
 
 
@@ -100,14 +101,14 @@ class ActionHandoffInbox(Action):
         try:
             await asyncio.to_thread(record, tracker.sender_id, message, back, numbers)
         except Exception:  # the message stays in Rasa's tracker; the desk can read it from there
-            logger.exception("handoff: could not record a message of %s", tracker.sender_id)
+            logger.exception("handoff: could not record a message of %s", masked(tracker.sender_id))
         if message.intent == DANGER_INTENT:
             try:
                 await asyncio.to_thread(escalation.escalate, store(), settings(), sender_id=tracker.sender_id,
                                         channel=channel_of(tracker), reason="safety", slots=tracker.slots,
                                         events=tracker.events, numbers_given=True)
             except Exception:
-                logger.exception("handoff: could not raise the priority of %s", tracker.sender_id)
+                logger.exception("handoff: could not raise the priority of %s", masked(tracker.sender_id))
         return events
 
 
@@ -143,7 +144,7 @@ class ActionSessionStart(Action):
                 ticket = await asyncio.to_thread(store().open_for, tracker.sender_id)
             except Exception:
                 logger.exception("handoff: could not look up the ticket of %s; the conversation stays paused",
-                                 tracker.sender_id)
+                                 masked(tracker.sender_id))
                 ticket = True
             if ticket:
                 events += [ActiveLoop(escalation.HANDOFF_LOOP), ConversationPaused()]
@@ -173,7 +174,7 @@ class ActionHandoffRating(Action):
             try:
                 rated = await asyncio.to_thread(store().rate, tracker.sender_id, rating)
             except Exception:
-                logger.exception("handoff: could not store the rating of %s", tracker.sender_id)
+                logger.exception("handoff: could not store the rating of %s", masked(tracker.sender_id))
         dispatcher.utter_message(text=say.RATED if rated else say.NOTHING_TO_RATE, buttons=[say.MENU_BUTTON])
         return []
 

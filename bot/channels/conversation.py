@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from bot.logsafe import masked
+
 logger = logging.getLogger(__name__)
 
 
@@ -21,6 +23,6 @@ async def is_paused(app: Any, sender_id: str) -> bool:
     try:
         tracker = await store.retrieve(sender_id)
     except Exception:
-        logger.exception("could not read the conversation of %s", sender_id)
+        logger.exception("could not read the conversation of %s", masked(sender_id))
         return False
     return bool(tracker is not None and tracker.is_paused())

@@ -21,6 +21,7 @@ from sanic.response import HTTPResponse
 
 from bot.channels.checks import MAX_MESSAGE_CHARS, SENDER_PATTERN, UNREADABLE, is_readable
 from bot.channels.serial import SenderLocks
+from bot.logsafe import masked
 
 logger = logging.getLogger(__name__)
 
@@ -72,7 +73,7 @@ class CheckedRestInput(RestInput):
                         UserMessage(text, collector, sender, input_channel=self.name(), metadata=metadata)
                     )
             except Exception:  # the person still gets what was collected, the server stays up
-                logger.exception("REST message from %s failed", sender)
+                logger.exception("REST message from %s failed", masked(sender))
             return response.json(collector.messages)
 
         return webhook

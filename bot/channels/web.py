@@ -52,6 +52,7 @@ from bot.channels.web_session import (
     sender_for,
     session_secret,
 )
+from bot.logsafe import masked
 
 logger = logging.getLogger(__name__)
 
@@ -130,10 +131,10 @@ class WebOutput(OutputChannel):
             await self._emit(recipient_id, {"text": f"Archivo: {url}"})
 
     async def send_custom_json(self, recipient_id: str, json_message: dict[str, Any], **kwargs: Any) -> None:
-        logger.debug("web: custom JSON for %s not shown by the widget", recipient_id)
+        logger.debug("web: custom JSON for %s not shown by the widget", masked(recipient_id))
 
     async def send_elements(self, recipient_id: str, elements: Any, **kwargs: Any) -> None:
-        logger.debug("web: elements for %s not shown by the widget", recipient_id)
+        logger.debug("web: elements for %s not shown by the widget", masked(recipient_id))
 
 
 class _Server(AsyncServer):
@@ -220,7 +221,7 @@ class WebInput(SocketIOInput):
                     message["buttons"] = await output.offer(sender, message["buttons"])
             return messages
         except Exception:  # the conversation goes on without its history
-            logger.exception("web: history of %s could not be read", sender)
+            logger.exception("web: history of %s could not be read", masked(sender))
             return []
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
@@ -296,7 +297,7 @@ class WebInput(SocketIOInput):
             try:
                 await self._handle(sid, sender, data, output, on_new_message)
             except Exception:
-                logger.exception("web: message of %s failed", sender)
+                logger.exception("web: message of %s failed", masked(sender))
                 await notice(sid, FAILED)
             finally:
                 await sio.emit("turn_end", {}, room=sender)
