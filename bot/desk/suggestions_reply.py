@@ -1,10 +1,10 @@
 """A staff reply to the person who left a suggestion, delivered on their own channel through Rasa's HTTP API.
 
-    POST {RASA_URL}/conversations/{sender_id}/tracker/events?execute_side_effects=true&output_channel=latest&token=…
+    POST {RASA_URL}/conversations/{sender_id}/tracker/events?execute_side_effects=true&output_channel=<channel>&token=…
     {"event": "bot", "text": "…", "metadata": {"source": "desk", "suggestion": "VM-2026-7K3Q9"}}
 
-Rasa appends the bot event to the person's conversation and sends it through the channel they wrote
-from last. Environment: RASA_URL (default http://localhost:5005) and RASA_AUTH_TOKEN (required: the
+Rasa appends the bot event to the person's conversation and sends it on the channel of the suggestion
+(whatsapp, telegram or web; `output_channel`). Environment: RASA_URL (default http://localhost:5005) and RASA_AUTH_TOKEN (required: the
 token Rasa was started with; without it no reply is sent). Every failure raises `ReplyError` with a
 Spanish message for the staff; a `ReplyError` means the person did not get the reply, except when
 `uncertain` is set (a timeout: Rasa may have delivered it).
@@ -20,6 +20,8 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 
+from bot.handoff.rasa_api import PUSH_CHANNELS
+
 log = logging.getLogger(__name__)
 
 DEFAULT_RASA_URL = "http://localhost:5005"
@@ -28,6 +30,17 @@ TIMEOUT_SECONDS = 15.0
 # characters a path segment may carry as they are (RFC 3986 pchar): Rasa does not unquote the
 # conversation id, so "whatsapp:+51987654321" must reach it literally
 _PATH_SAFE = "/:@+!$&'()*,;="
+
+
+def output_channel(channel: str | None, sender_id: str) -> str:
+    """The person's own channel, named to Rasa: with "latest" Rasa takes the channel of the last
+    message in the stored conversation, and when there is none (the conversation was erased or is
+    gone from the store) it collects the reply, answers 200 and sends nothing."""
+    for name in (channel, sender_id.partition(":")[0]):
+        if name in PUSH_CHANNELS:
+            return name
+    raise ReplyError("La persona escribió por un canal que no recibe mensajes después de la conversación. "
+                     "No se envió nada.", status=409)
 
 
 class ReplyError(Exception):
@@ -65,8 +78,10 @@ def events_url(endpoint: RasaEndpoint, sender_id: str) -> str:
 
 
 async def deliver(endpoint: RasaEndpoint, sender_id: str, reference: str, text: str,
-                  transport: httpx.AsyncBaseTransport | None = None) -> None:
-    """Send `text` (already prefixed) to the conversation `sender_id`; raise ReplyError unless Rasa took it (2xx)."""
+                  transport: httpx.AsyncBaseTransport | None = None, channel: str | None = None) -> None:
+    """Send `text` (already prefixed) to the conversation `sender_id` on its `channel` (else the one its
+    id names); raise ReplyError unless Rasa took it (2xx)."""
+    target = output_channel(channel, sender_id)
     if not endpoint.configured:
         raise ReplyError("Las respuestas no están configuradas: falta la variable RASA_AUTH_TOKEN en el servidor de la mesa. "
                          "No se envió nada.", status=503)
@@ -74,7 +89,7 @@ async def deliver(endpoint: RasaEndpoint, sender_id: str, reference: str, text: 
     if parts.scheme not in {"http", "https"} or not parts.netloc:
         raise ReplyError("RASA_URL no es una dirección http(s) válida. No se envió nada.", status=503)
     body = {"event": "bot", "text": text, "metadata": {"source": "desk", "suggestion": reference}}
-    params = {"execute_side_effects": "true", "output_channel": "latest", "token": endpoint.token}
+    params = {"execute_side_effects": "true", "output_channel": target, "token": endpoint.token}
     try:
         async with httpx.AsyncClient(timeout=endpoint.timeout, transport=transport, follow_redirects=False) as client:
             response = await client.post(events_url(endpoint, sender_id), params=params, json=body)

@@ -527,7 +527,8 @@ async def reply_send(request: Request) -> Response:
     if any(n.get("text") == note for n in suggestion.notes):
         return await refuse(409, "Esta misma respuesta ya se envió a la persona (vea las notas).")
     try:
-        await deliver(RasaEndpoint.from_env(), suggestion.sender_id or "", suggestion.reference, sent)
+        await deliver(RasaEndpoint.from_env(), suggestion.sender_id or "", suggestion.reference, sent,
+                      channel=suggestion.channel)
     except ReplyError as exc:
         return await refuse(exc.status, exc.message)
     user = request.state.user

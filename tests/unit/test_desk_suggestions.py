@@ -388,7 +388,7 @@ async def test_a_reply_reaches_rasa_and_the_suggestion_is_answered(engine, seede
     assert len(rasa.requests) == 1
     call = rasa.requests[0]
     assert call["path"] == f"/conversations/{before.sender_id}/tracker/events"  # "whatsapp:+34…" as it is
-    assert call["query"] == {"execute_side_effects": ["true"], "output_channel": ["latest"], "token": [TOKEN]}
+    assert call["query"] == {"execute_side_effects": ["true"], "output_channel": ["whatsapp"], "token": [TOKEN]}
     assert call["content_type"] == "application/json"
     text = f"Respuesta a tu mensaje {ref} de «La voz del migrante» (PERÚ INFOMIGRA):\n\nHola Ana:\nel consulado atiende de 9 a 13 h."
     assert call["body"] == {"event": "bot", "text": text, "metadata": {"source": "desk", "suggestion": ref}}
