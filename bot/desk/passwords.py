@@ -1,7 +1,12 @@
 """Password hashing with scrypt (memory-hard, in the standard library), a random salt per password.
 
 Stored form: ``scrypt$<n>$<r>$<p>$<salt, base64>$<key, base64>``; the parameters travel with each
-hash, so raising the cost later only needs `needs_rehash` at the next login.
+hash, so raising the cost later only needs `needs_rehash` at the next login (a hash made with a lower
+N still verifies, and the login that proves the password stores a new one).
+
+Cost: N = 2**17, r = 8 takes 128 MiB and about a third of a second per hash. hashlib's default
+`maxmem` (32 MiB) would refuse it, so `maxmem` follows the parameters; at most HASH_SLOTS hashes
+run at once (the others wait), so a burst of logins cannot take more than HASH_SLOTS × 128 MiB.
 """
 
 from __future__ import annotations
@@ -10,9 +15,13 @@ import base64
 import hashlib
 import hmac
 import secrets
+import threading
 import unicodedata
 
-N, R, P = 2**15, 8, 1  # about 32 MiB and a few tens of milliseconds per hash
+N, R, P = 2**17, 8, 1  # 128 MiB (128 · r · N bytes) and about a third of a second per hash
+MAX_N, MAX_R, MAX_P = 2**20, 32, 16  # a stored hash asking for more is refused, not computed
+HASH_SLOTS = 2
+_slots = threading.BoundedSemaphore(HASH_SLOTS)
 KEY_BYTES = 32
 SALT_BYTES = 16
 MIN_LENGTH = 12
@@ -32,9 +41,17 @@ def check_policy(password: str) -> None:
         raise PasswordError("La contraseña no puede estar en blanco.")
 
 
+def maxmem(n: int, r: int, p: int) -> int:
+    """What scrypt needs for these parameters (128·r·N for V, 128·r·p for B) with room to spare."""
+    return 128 * r * (n + p + 2) + 128 * r * p + 16 * 1024 * 1024
+
+
 def _key(password: str, salt: bytes, n: int, r: int, p: int) -> bytes:
+    if not (2 <= n <= MAX_N and n & (n - 1) == 0 and 1 <= r <= MAX_R and 1 <= p <= MAX_P):
+        raise ValueError("scrypt parameters out of range")
     data = unicodedata.normalize("NFKC", password).encode("utf-8")
-    return hashlib.scrypt(data, salt=salt, n=n, r=r, p=p, dklen=KEY_BYTES, maxmem=256 * r * n + 1024 * 1024)
+    with _slots:
+        return hashlib.scrypt(data, salt=salt, n=n, r=r, p=p, dklen=KEY_BYTES, maxmem=maxmem(n, r, p))
 
 
 def _b64(data: bytes) -> str:

@@ -12,7 +12,7 @@ from bot.desk.settings import DeskSettings, SettingsError
 
 def test_a_hash_verifies_its_password_only():
     stored = hash_password("una clave bastante larga")
-    assert stored.startswith("scrypt$32768$8$1$")
+    assert stored.startswith("scrypt$131072$8$1$")
     assert verify_password("una clave bastante larga", stored)
     assert not verify_password("una clave bastante larg", stored)
     assert not verify_password("Una clave bastante larga", stored)
@@ -49,6 +49,50 @@ def test_verification_compares_in_constant_time(monkeypatch):
 def test_older_parameters_ask_for_a_rehash():
     assert needs_rehash(hash_password("clave antigua larga", n=2**14))
     assert not needs_rehash(hash_password("clave nueva larga"))
+
+
+def test_the_cost_is_at_least_n_2_to_the_17_and_its_memory_is_allowed():
+    assert passwords.N >= 2**17 and passwords.R >= 8
+    needed = 128 * passwords.R * passwords.N
+    assert passwords.maxmem(passwords.N, passwords.R, passwords.P) > needed  # hashlib's default 32 MiB would refuse it
+    assert int(hash_password("una clave bastante larga").split("$")[1]) >= 2**17
+
+
+def test_hashes_made_with_a_lower_n_still_verify():
+    for n in (2**14, 2**15):
+        old = hash_password("una clave antigua larga", n=n)
+        assert verify_password("una clave antigua larga", old) and needs_rehash(old)
+
+
+def test_absurd_stored_parameters_are_refused_not_computed():
+    assert not verify_password("x" * 12, "scrypt$1073741824$8$1$c2FsdA==$a2V5")
+    assert not verify_password("x" * 12, "scrypt$131073$8$1$c2FsdA==$a2V5")  # not a power of two
+
+
+def test_at_most_two_hashes_run_at_once(monkeypatch):
+    import threading
+    import time
+
+    running, peak, lock = 0, 0, threading.Lock()
+    real = passwords.hashlib.scrypt
+
+    def counting(*args, **kwargs):
+        nonlocal running, peak
+        with lock:
+            running += 1
+            peak = max(peak, running)
+        time.sleep(0.05)
+        with lock:
+            running -= 1
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(passwords.hashlib, "scrypt", counting)
+    threads = [threading.Thread(target=hash_password, args=("una clave larga", ), kwargs={"n": 2**10}) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert peak == passwords.HASH_SLOTS == 2
 
 
 @pytest.mark.parametrize("password", ["corta", "x" * 11, " " * 20, "y" * 1025])
