@@ -21,9 +21,8 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot import countries, suggestions
-from bot.feedback import store as feedback_store
-from bot.handoff.store import HandoffStore
 from bot.knowledge.base import intent_for_topic
+from bot.privacy.erase import ERASE_ACTION, erase_person
 from bot.store.db import get_engine
 from bot.text import fold
 
@@ -359,21 +358,25 @@ class ActionSubmitSuggestion(Action):
 
 
 class ActionEraseMyData(Action):
-    """ "Borrar mis datos": after the person confirmed, erase the personal data of their suggestions."""
+    """ "Borrar mis datos", after the person confirmed: everything the service holds about them on this
+    channel (bot.privacy.erase). This action, recorded in the conversation, is also what makes the
+    tracker store delete the conversation itself, every session of it (bot/rasa_tracker_store.py),
+    once this turn ends: the next message starts a new conversation."""
 
     def name(self) -> str:
-        return "action_erase_my_data"
+        return ERASE_ACTION
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
-        engine = get_engine()
-        erased = await asyncio.to_thread(suggestions.erase_personal_data, engine, tracker.sender_id)
-        await asyncio.to_thread(feedback_store.forget_sender, engine, tracker.sender_id)  # ratings stay, anonymous
-        await asyncio.to_thread(HandoffStore(engine).erase_sender, tracker.sender_id)  # closed advisor chats
-        if erased:
-            dispatcher.utter_message(
-                text=f"Listo: borramos tus datos personales de {erased} mensaje(s) que dejaste "
-                "(contacto, ciudad y datos personales del texto)."
-            )
-        else:
-            dispatcher.utter_message(text="No encontramos mensajes tuyos con datos personales guardados.")
-        return []
+        erased = await asyncio.to_thread(erase_person, get_engine(), tracker.sender_id, requested_by="person")
+        kept = []
+        if erased.suggestions:
+            kept.append(f"{erased.suggestions} mensaje(s) a «la voz del migrante»")
+        if erased.tickets:
+            kept.append(f"{erased.tickets} atención(es) con un asesor")
+        dispatcher.utter_message(
+            text="Listo: borramos tus datos de este canal: esta conversación, tu contacto y lo que escribiste."
+            + (f" De {' y '.join(kept)} solo quedan, sin nada que te identifique, el tipo, el país, el tema y las "
+               "fechas, para las estadísticas." if kept else "")
+            + " Si vuelves a escribirnos, empezará una conversación nueva."
+        )
+        return _reset()

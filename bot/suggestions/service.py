@@ -400,9 +400,13 @@ def add_note(engine: Engine, suggestion_id: int, text: str, *, staff_id: int | s
 
 # erasure -----------------------------------------------------------------------------------------
 
+ERASED_TEXT = "[borrado a pedido de la persona]"
+
+
 def _erase(conn: Connection, condition: ColumnElement[bool], at: dt.datetime, reason: str,
-           limit: int | None = None) -> list[str]:
-    """Erase the personal data of the matching suggestions; their references."""
+           limit: int | None = None, whole_text: bool = False) -> list[str]:
+    """Erase the personal data of the matching suggestions; their references. `whole_text`: the
+    text and the notes are replaced, not scrubbed (what the person wrote may name them)."""
     ids = select(suggestions.c.id).where(condition).order_by(suggestions.c.id)
     if limit:
         ids = ids.limit(limit)
@@ -415,11 +419,12 @@ def _erase(conn: Connection, condition: ColumnElement[bool], at: dt.datetime, re
                                suggestions.c.notes).where(suggestions.c.id.in_(chosen), condition)).all()
     for row in rows:
         m = row._mapping
-        notes = [{**note, "text": scrub(note.get("text"))} for note in (m["notes"] or ())]
-        topic = m["topic"] if m["topic"] in LINES else (scrub(m["topic"]) or "")[:120]
+        clean = (lambda _text: ERASED_TEXT) if whole_text else scrub
+        notes = [{**note, "text": clean(note.get("text"))} for note in (m["notes"] or ())]
+        topic = m["topic"] if m["topic"] in LINES else ("otro" if whole_text else (scrub(m["topic"]) or "")[:120])
         # the submit key's digest may be derived from the sender id: replace it with a random one
         conn.execute(update(suggestions).where(suggestions.c.id == m["id"]).values(
-            sender_id=None, contact=None, city=None, text=scrub(m["text"]), topic=topic, notes=notes,
+            sender_id=None, contact=None, city=None, text=clean(m["text"]), topic=topic, notes=notes,
             client_key=_key_digest(f"erased:{secrets.token_hex(16)}"), personal_data_erased_at=at))
         _event(conn, m["id"], "erased", at, detail=reason)
     return [r._mapping["reference"] for r in rows]
@@ -434,16 +439,19 @@ def count_by_sender(engine: Engine, sender_id: str) -> int:
                             .where(suggestions.c.sender_id == sender_id)).scalar_one()
 
 
-def erase_personal_data(engine: Engine, sender_id: str, *, now: dt.datetime | None = None) -> int:
+def erase_personal_data(engine: Engine, sender_id: str, *, now: dt.datetime | None = None,
+                        whole_text: bool = False) -> int:
     """"Borrar mis datos": for every suggestion of this sender, drop the contact, city and sender id and
     scrub e-mails, phone numbers and document numbers from the text, a free topic and the notes (the
     submit key is replaced too, as it may derive from the sender id). Kind, country, topic,
-    status and dates stay, so the monthly counts do not change. Returns how many were affected."""
+    status and dates stay, so the monthly counts do not change. Returns how many were affected.
+    `whole_text` (bot.privacy.erase): the text, a free topic and the notes are replaced entirely."""
     if not sender_id:
         return 0
     at = dates.utc(now or clock.now())
     with engine.begin() as conn:
-        return len(_erase(conn, suggestions.c.sender_id == sender_id, at, "requested by the person"))
+        return len(_erase(conn, suggestions.c.sender_id == sender_id, at, "requested by the person",
+                          whole_text=whole_text))
 
 
 def resolve_retention_months(value: int | str | None = None) -> int:
