@@ -30,9 +30,11 @@ def seconds(env: dict[str, str] | None = None) -> float:
     return value if value > 0 else DEFAULT_SECONDS
 
 
-def apply() -> float:
-    """Set the action server's timeout in the Rasa server; returns it."""
-    from rasa.core.actions import action
-
+def apply() -> float | None:
+    """Set the action server's timeout in the Rasa server; returns it (None outside the Rasa venv)."""
+    try:
+        from rasa.core.actions import action
+    except ImportError:  # our services' environment imports bot.channels too (tests): no Rasa to set
+        return None
     action.DEFAULT_REQUEST_TIMEOUT = seconds()
     return action.DEFAULT_REQUEST_TIMEOUT
