@@ -44,28 +44,31 @@ browser:
 train: install
 	.venv/bin/python scripts/train_if_stale.py
 
+# The action server alone (bot/action_server.py): on 127.0.0.1, and only for callers with ACTION_SERVER_SECRET,
+# which Rasa must have too (endpoints.yml sends it); it does not start without one.
 actions: install
-	$(SVC)/python -m rasa_sdk --actions actions --port $(ACTIONS_PORT)
+	$(SVC)/python -m bot.action_server --actions actions --port $(ACTIONS_PORT)
 
 run: train
 	@mkdir -p var
 	@$(SVC)/infomigra kb check
 	@$(SVC)/infomigra db upgrade
-	@token="$${RASA_AUTH_TOKEN:-$$($(SVC)/python -c 'import secrets; print(secrets.token_urlsafe(32))')}"; \
-	  export RASA_AUTH_TOKEN="$$token" RASA_URL="$${RASA_URL:-http://localhost:$(RASA_PORT)}"; \
-	  $(SVC)/python -m rasa_sdk --actions actions --port $(ACTIONS_PORT) & actions_pid=$$!; \
+	@new_secret() { $(SVC)/python -c 'import secrets; print(secrets.token_urlsafe(32))'; }; \
+	  export RASA_JWT_SECRET="$${RASA_JWT_SECRET:-$$(new_secret)}" ACTION_SERVER_SECRET="$${ACTION_SERVER_SECRET:-$$(new_secret)}" \
+	    REST_CHANNEL_TOKEN="$${REST_CHANNEL_TOKEN:-$$(new_secret)}" RASA_URL="$${RASA_URL:-http://localhost:$(RASA_PORT)}"; \
+	  $(SVC)/python -m bot.action_server --actions actions --port $(ACTIONS_PORT) & actions_pid=$$!; \
 	  $(SVC)/infomigra desk serve --port $(DESK_PORT) --log-level warning & desk_pid=$$!; \
 	  trap 'kill $$actions_pid $$desk_pid 2>/dev/null' EXIT INT TERM; \
 	  echo ""; \
 	  echo "  Action server: http://localhost:$(ACTIONS_PORT)/health"; \
 	  echo "  Rasa server:   http://localhost:$(RASA_PORT)  (ready when it logs 'Rasa server is up and running')"; \
 	  echo "  Web widget:    http://localhost:$(RASA_PORT)/webhooks/web/demo"; \
-	  echo "  Chat (REST):   curl -s localhost:$(RASA_PORT)/webhooks/rest/webhook -d '{\"sender\":\"yo\",\"message\":\"hola\"}'"; \
-	  echo "  Chat (terminal, in another shell): .venv/bin/rasa shell"; \
+	  echo "  Chat (REST):   curl -s localhost:$(RASA_PORT)/webhooks/rest/webhook -H 'Authorization: Bearer $$REST_CHANNEL_TOKEN' -d '{\"sender\":\"yo\",\"message\":\"hola\"}'"; \
+	  echo "  Chat (terminal, in another shell): ACTION_SERVER_SECRET='$$ACTION_SERVER_SECRET' .venv/bin/rasa shell --port 5006"; \
 	  echo "  Advisor desk:  http://localhost:$(DESK_PORT)  (accounts: .venv-svc/bin/infomigra desk create-user)"; \
 	  echo ""; \
-	  $(RASA) run --model models/infomigra.tar.gz --endpoints $(ENDPOINTS) --credentials credentials.yml \
-	    --port $(RASA_PORT) --enable-api --auth-token="$$token"
+	  .venv/bin/python -m bot.rasa_server run --model models/infomigra.tar.gz --endpoints $(ENDPOINTS) \
+	    --credentials credentials.yml --port $(RASA_PORT) --enable-api  # JWT secret from RASA_JWT_SECRET, never argv
 
 lint: install
 	$(SVC)/ruff check bot actions tests bench scripts

@@ -100,12 +100,12 @@ async def conversation_loop(client: httpx.AsyncClient, url: str, script: list[st
             latencies.append((time.perf_counter() - started) * 1000)
 
 
-async def run_level(url: str, users: int, seconds: float, max_messages: int) -> dict:
+async def run_level(url: str, headers: dict[str, str], users: int, seconds: float, max_messages: int) -> dict:
     latencies: list[float] = []
     errors: list[str] = []
     budget = [max_messages]
     limits = httpx.Limits(max_connections=users, max_keepalive_connections=users)
-    async with httpx.AsyncClient(timeout=60, limits=limits) as client:
+    async with httpx.AsyncClient(timeout=60, limits=limits, headers=headers) as client:
         started = time.monotonic()
         stop_at = started + seconds
         await asyncio.gather(*(
@@ -130,11 +130,11 @@ async def _timed_post(client: httpx.AsyncClient, url: str, sender: str, text: st
     return time.perf_counter()
 
 
-async def run_bursts(url: str, bursts: int = 10) -> dict:
+async def run_bursts(url: str, headers: dict[str, str], bursts: int = 10) -> dict:
     """People on WhatsApp send three short messages in a row: post three at once for one sender and
     time, from the last message, until all three are answered."""
     waits: list[float] = []
-    async with httpx.AsyncClient(timeout=60) as client:
+    async with httpx.AsyncClient(timeout=60, headers=headers) as client:  # the REST channel's bearer token
         for _ in range(bursts):
             sender = f"burst-{uuid.uuid4().hex[:10]}"
             await client.post(url, json={"sender": sender, "message": "hola"})
@@ -171,13 +171,14 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as work, running_stack(Path(work)) as stack:
         report["model_load_seconds"] = round(stack.load_seconds, 1)
         print(f"start to ready (model load included): {report['model_load_seconds']} s")
-        asyncio.run(run_level(stack.webhook(), 1, 3, 50))  # warm-up
+        asyncio.run(run_level(stack.webhook(), stack.rest_headers(), 1, 3, 50))  # warm-up
         report["levels"] = []
         print(f"{'users':>5} {'messages':>8} {'errors':>6} {'msg/s':>7} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} "
               f"{'Rasa CPU ms/msg':>15} {'actions CPU ms/msg':>18}")
         for users in args.levels:
             cpu_before = cpu_seconds(stack.rasa.pid), cpu_seconds(stack.actions.pid)
-            result = asyncio.run(run_level(stack.webhook(), users, args.seconds, args.max_messages))
+            result = asyncio.run(run_level(stack.webhook(), stack.rest_headers(), users, args.seconds,
+                                           args.max_messages))
             for key, pid, before in (("rasa_cpu_ms", stack.rasa.pid, cpu_before[0]),
                                      ("actions_cpu_ms", stack.actions.pid, cpu_before[1])):
                 result[key] = round((cpu_seconds(pid) - before) * 1000 / max(1, result["messages"]), 1)
@@ -185,7 +186,7 @@ def main() -> None:
             print(f"{result['users']:>5} {result['messages']:>8} {result['errors']:>6} {result['msg_per_s']:>7} "
                   f"{result['p50_ms']:>8} {result['p95_ms']:>8} {result['p99_ms']:>8} "
                   f"{result['rasa_cpu_ms']:>15} {result['actions_cpu_ms']:>18}")
-        report["bursts"] = asyncio.run(run_bursts(stack.webhook()))
+        report["bursts"] = asyncio.run(run_bursts(stack.webhook(), stack.rest_headers()))
         print(f"burst of 3 from one sender, last message to all answered: p50 {report['bursts']['p50_ms']} ms, "
               f"max {report['bursts']['max_ms']} ms")
         report["rasa_peak_rss_mb"] = round(peak_rss_mb(stack.rasa.pid))

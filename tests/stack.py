@@ -2,6 +2,11 @@
 
 Used by the end-to-end tests and by the benchmark. Every process gets free ports, a fresh SQLite
 tracker store in a temporary folder, and is stopped (and reaped) at the end.
+
+Every credential is fresh per stack, as with `make run`: the action server's shared secret
+(ACTION_SERVER_SECRET, sent by Rasa from the generated endpoints.yml), the REST channel's bearer token
+(REST_CHANNEL_TOKEN: `say()` and `rest_headers()`) and the HTTP API's JWT secret (RASA_JWT_SECRET:
+`api_headers()` signs a short-lived admin JWT; the API takes no `?token=`).
 """
 
 from __future__ import annotations
@@ -19,6 +24,8 @@ from pathlib import Path
 
 import httpx
 
+from bot.rasa_jwt import auth_headers
+
 ROOT = Path(__file__).resolve().parent.parent
 # INFOMIGRA_MODEL lets a developer test a model trained elsewhere (e.g. on a branch of the data).
 MODEL = Path(os.environ.get("INFOMIGRA_MODEL", ROOT / "models" / "infomigra.tar.gz"))
@@ -34,10 +41,13 @@ def free_port() -> int:
 class Stack:
     rasa_url: str
     actions_url: str
-    token: str
+    jwt_secret: str
+    rest_token: str
+    action_secret: str
     rasa: subprocess.Popen
     actions: subprocess.Popen
     log_dir: Path
+    env: dict[str, str]  # the environment of both servers (with the secrets above), e.g. to restart one
     database_url: str = ""
     start_actions: Callable[[], subprocess.Popen] | None = None
     load_seconds: float = 0.0
@@ -55,25 +65,34 @@ class Stack:
     def webhook(self) -> str:
         return f"{self.rasa_url}/webhooks/rest/webhook"
 
+    def rest_headers(self) -> dict[str, str]:
+        """What a REST channel client must send."""
+        return {"Authorization": f"Bearer {self.rest_token}"}
+
+    def api_headers(self) -> dict[str, str]:
+        """What a caller of Rasa's HTTP API must send: a fresh admin JWT (valid for a minute)."""
+        return auth_headers(self.jwt_secret, "tests")
+
     def say(self, sender: str, text: str, client: httpx.Client | None = None) -> list[dict]:
         post = (client or httpx).post
-        response = post(self.webhook(), json={"sender": sender, "message": text}, timeout=60)
+        response = post(self.webhook(), json={"sender": sender, "message": text}, headers=self.rest_headers(), timeout=60)
         response.raise_for_status()
         return response.json()
 
     def tracker(self, sender: str) -> dict:
-        response = httpx.get(f"{self.rasa_url}/conversations/{sender}/tracker", params={"token": self.token}, timeout=30)
+        response = httpx.get(f"{self.rasa_url}/conversations/{sender}/tracker", headers=self.api_headers(), timeout=30)
         response.raise_for_status()
         return response.json()
 
 
-def _wait(url: str, proc: subprocess.Popen, log: Path, timeout: float) -> None:
+def _wait(url: str, proc: subprocess.Popen, log: Path, timeout: float,
+          headers: Callable[[], dict[str, str]] | None = None) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"{proc.args[0]} exited with {proc.returncode}; log:\n{log.read_text()[-3000:]}")
         try:
-            if httpx.get(url, timeout=2).status_code == 200:
+            if httpx.get(url, headers=headers() if headers else None, timeout=2).status_code == 200:
                 return
         except httpx.HTTPError:
             pass
@@ -100,39 +119,43 @@ def running_stack(work_dir: Path, extra_env: dict[str, str] | None = None,
         raise RuntimeError(f"{MODEL} is missing: run `make train` first")
     work_dir.mkdir(parents=True, exist_ok=True)
     rasa_port, actions_port = free_port(), free_port()
-    token = secrets.token_urlsafe(24)
+    secrets_env = {"RASA_JWT_SECRET": secrets.token_urlsafe(32), "REST_CHANNEL_TOKEN": secrets.token_urlsafe(32),
+                   "ACTION_SERVER_SECRET": secrets.token_urlsafe(32)}
     endpoints = work_dir / "endpoints.yml"
     endpoints.write_text(
         f"action_endpoint:\n  url: http://127.0.0.1:{actions_port}/webhook\n  enable_selective_domain: true\n"
+        "  headers:\n    Authorization: Bearer ${ACTION_SERVER_SECRET}\n"
         f"tracker_store:\n  type: bot.rasa_tracker_store.SQLTrackerStore\n  dialect: sqlite\n  db: {work_dir / 'tracker.db'}\n"
         "  cache_size: 1000\n"
     )
     env = {**os.environ, "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2",
            "SQLALCHEMY_SILENCE_UBER_WARNING": "1", "DATABASE_URL": f"sqlite:///{work_dir / 'infomigra.db'}",
-           **(extra_env or {})}
+           **secrets_env, **(extra_env or {})}
     subprocess.run([str(ROOT / ".venv-svc/bin/infomigra"), "db", "upgrade"], cwd=ROOT, env=env, check=True,
                    stdout=subprocess.DEVNULL)
     actions_log, rasa_log = work_dir / "actions.log", work_dir / "rasa.log"
 
     def start_actions() -> subprocess.Popen:
         return subprocess.Popen(
-            [str(ROOT / ".venv-svc/bin/python"), "-m", "rasa_sdk", "--actions", "actions", "--port", str(actions_port)],
+            [str(ROOT / ".venv-svc/bin/python"), "-m", "bot.action_server", "--actions", "actions",
+             "--port", str(actions_port)],
             cwd=ROOT, env=env, stdout=actions_log.open("a"), stderr=subprocess.STDOUT, start_new_session=True,
         )
 
     actions = start_actions()
     started = time.monotonic()
     rasa = subprocess.Popen(
-        [str(ROOT / ".venv/bin/rasa"), "run", "--model", str(MODEL), "--endpoints", str(endpoints),
-         "--credentials", str(credentials), "--port", str(rasa_port), "--interface", "127.0.0.1",
-         "--enable-api", f"--auth-token={token}"],  # the token may start with "-"
+        [str(ROOT / ".venv/bin/python"), "-m", "bot.rasa_server", "run", "--model", str(MODEL),
+         "--endpoints", str(endpoints), "--credentials", str(credentials), "--port", str(rasa_port),
+         "--interface", "127.0.0.1", "--enable-api"],  # the JWT secret comes from RASA_JWT_SECRET
         cwd=ROOT, env=env, stdout=rasa_log.open("w"), stderr=subprocess.STDOUT, start_new_session=True,
     )
-    stack = Stack(f"http://127.0.0.1:{rasa_port}", f"http://127.0.0.1:{actions_port}", token, rasa, actions, work_dir,
+    stack = Stack(f"http://127.0.0.1:{rasa_port}", f"http://127.0.0.1:{actions_port}", env["RASA_JWT_SECRET"],
+                  env["REST_CHANNEL_TOKEN"], env["ACTION_SERVER_SECRET"], rasa, actions, work_dir, env,
                   database_url=env["DATABASE_URL"], start_actions=start_actions)
     try:
         _wait(f"{stack.actions_url}/health", actions, actions_log, 60)
-        _wait(f"{stack.rasa_url}/status?token={token}", rasa, rasa_log, 180)
+        _wait(f"{stack.rasa_url}/status", rasa, rasa_log, 180, stack.api_headers)
         stack.load_seconds = time.monotonic() - started
         yield stack
     finally:

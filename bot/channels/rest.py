@@ -4,11 +4,18 @@ Rasa's own RestInput answers 500 to a JSON list, files every message without a s
 the shared id "default", and lets the client choose `input_channel`. This one answers 400 with a
 reason in Spanish to a malformed request, keeps every sender in its own conversation, and answers
 a message without letters politely without running the assistant.
+
+It is not public: every POST must carry `Authorization: Bearer <REST_CHANNEL_TOKEN>` (compared in
+constant time), else 401; with REST_CHANNEL_TOKEN unset the webhook answers 503 to everyone rather
+than being open. A client's `metadata` is never passed on: message metadata is what the channels
+(and the handoff) trust, and no caller of this channel gets to choose it.
 """
 
 from __future__ import annotations
 
+import hmac
 import logging
+import os
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -25,15 +32,32 @@ from bot.logsafe import masked
 
 logger = logging.getLogger(__name__)
 
+TOKEN_ENV = "REST_CHANNEL_TOKEN"
+
 
 def _bad_request(reason: str, status: int = 400) -> HTTPResponse:
     return response.json({"error": reason}, status=status)
 
 
+def bearer_matches(header: str | None, token: str) -> bool:
+    """Whether an Authorization header is `Bearer <token>`; constant time in the token."""
+    scheme, _, supplied = (header or "").strip().partition(" ")
+    if scheme.lower() != "bearer":
+        supplied = ""
+    return hmac.compare_digest(supplied.strip().encode("utf-8", "replace"), token.encode("utf-8"))
+
+
 class CheckedRestInput(RestInput):
-    def __init__(self) -> None:
+    def __init__(self, token: str | None = None) -> None:
         super().__init__()
         self.locks = SenderLocks()
+        self.token = (os.environ.get(TOKEN_ENV, "") if token is None else token).strip()
+        if not self.token:
+            logger.warning("%s is not set: the REST channel answers 503 to every message", TOKEN_ENV)
+
+    @classmethod
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> CheckedRestInput:
+        return cls()  # the token comes from the environment, never from credentials.yml
 
     @classmethod
     def name(cls) -> str:
@@ -48,21 +72,24 @@ class CheckedRestInput(RestInput):
 
         @webhook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
+            if not self.token:
+                return _bad_request(f"El canal REST no está habilitado en este servidor (falta {TOKEN_ENV}).", 503)
+            if not bearer_matches(request.headers.get("authorization"), self.token):
+                return response.json({"error": "Se requiere 'Authorization: Bearer <token>' válido."}, status=401,
+                                     headers={"WWW-Authenticate": "Bearer"})
             try:
                 body = request.json
             except InvalidUsage:
                 return _bad_request("El cuerpo de la solicitud no es JSON válido.")
             if not isinstance(body, dict):
                 return _bad_request("Se espera un objeto JSON con 'sender' y 'message'.")
-            sender, text, metadata = body.get("sender"), body.get("message"), body.get("metadata")
+            sender, text = body.get("sender"), body.get("message")
             if not isinstance(sender, str) or not SENDER_PATTERN.match(sender):
                 return _bad_request("'sender' es obligatorio: 1 a 128 letras, números o . _ - + @")
             if not isinstance(text, str):
                 return _bad_request("'message' es obligatorio y debe ser texto.")
             if len(text) > MAX_MESSAGE_CHARS:
                 return _bad_request(f"El mensaje es demasiado largo (máximo {MAX_MESSAGE_CHARS} caracteres).", 413)
-            if metadata is not None and not isinstance(metadata, dict):
-                return _bad_request("'metadata' debe ser un objeto JSON.")
             if not is_readable(text):
                 return response.json([{"recipient_id": sender, "text": UNREADABLE}])
 
@@ -70,7 +97,7 @@ class CheckedRestInput(RestInput):
             try:
                 async with self.locks.hold(sender):  # a burst is answered in order, without lock polling
                     await on_new_message(
-                        UserMessage(text, collector, sender, input_channel=self.name(), metadata=metadata)
+                        UserMessage(text, collector, sender, input_channel=self.name())  # client metadata: ignored
                     )
             except Exception:  # the person still gets what was collected, the server stays up
                 logger.exception("REST message from %s failed", masked(sender))

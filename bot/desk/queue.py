@@ -109,9 +109,9 @@ def build(app: Starlette, api: RasaApi | None = None) -> HandoffDesk:
     engine = app.state.desk.engine
     settings = HandoffSettings.from_env()
     store = HandoffStore(engine)
-    api = api or RasaApi(settings.rasa_url, settings.rasa_token)
+    api = api or RasaApi(settings.rasa_url, settings.rasa_jwt_secret)
     if not api.configured:
-        logger.warning("desk: RASA_AUTH_TOKEN is not set: replies cannot be delivered and chats cannot be resumed")
+        logger.warning("desk: RASA_JWT_SECRET is not set: replies cannot be delivered and chats cannot be resumed")
     return HandoffDesk(store, HandoffService(store, api, settings), settings)
 
 

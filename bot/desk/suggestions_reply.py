@@ -1,11 +1,13 @@
 """A staff reply to the person who left a suggestion, delivered on their own channel through Rasa's HTTP API.
 
-    POST {RASA_URL}/conversations/{sender_id}/tracker/events?execute_side_effects=true&output_channel=<channel>&token=…
+    POST {RASA_URL}/conversations/{sender_id}/tracker/events?execute_side_effects=true&output_channel=<channel>
+    Authorization: Bearer <JWT>
     {"event": "bot", "text": "…", "metadata": {"source": "desk", "suggestion": "VM-2026-7K3Q9"}}
 
 Rasa appends the bot event to the person's conversation and sends it on the channel of the suggestion
-(whatsapp, telegram or web; `output_channel`). Environment: RASA_URL (default http://localhost:5005) and RASA_AUTH_TOKEN (required: the
-token Rasa was started with; without it no reply is sent). Every failure raises `ReplyError` with a
+(whatsapp, telegram or web; `output_channel`). Environment: RASA_URL (default http://localhost:5005) and RASA_JWT_SECRET (required: the
+secret Rasa's HTTP API was started with, which signs a short-lived admin JWT per call, bot/rasa_jwt.py;
+without it no reply is sent). Every failure raises `ReplyError` with a
 Spanish message for the staff; a `ReplyError` means the person did not get the reply, except when
 `uncertain` is set (a timeout: Rasa may have delivered it).
 """
@@ -21,6 +23,7 @@ from urllib.parse import quote, urlsplit
 import httpx
 
 from bot.handoff.rasa_api import PUSH_CHANNELS
+from bot.rasa_jwt import SECRET_ENV, auth_headers
 
 log = logging.getLogger(__name__)
 
@@ -54,18 +57,18 @@ class ReplyError(Exception):
 @dataclass(frozen=True)
 class RasaEndpoint:
     url: str
-    token: str | None
+    jwt_secret: str | None
     timeout: float = TIMEOUT_SECONDS
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> RasaEndpoint:
         env = os.environ if env is None else env
         url = (env.get("RASA_URL") or "").strip() or DEFAULT_RASA_URL
-        return cls(url=url.rstrip("/"), token=(env.get("RASA_AUTH_TOKEN") or "").strip() or None)
+        return cls(url=url.rstrip("/"), jwt_secret=(env.get(SECRET_ENV) or "").strip() or None)
 
     @property
     def configured(self) -> bool:
-        return bool(self.token)
+        return bool(self.jwt_secret)
 
 
 def reply_text(reference: str, text: str) -> str:
@@ -83,16 +86,17 @@ async def deliver(endpoint: RasaEndpoint, sender_id: str, reference: str, text: 
     id names); raise ReplyError unless Rasa took it (2xx)."""
     target = output_channel(channel, sender_id)
     if not endpoint.configured:
-        raise ReplyError("Las respuestas no están configuradas: falta la variable RASA_AUTH_TOKEN en el servidor de la mesa. "
+        raise ReplyError("Las respuestas no están configuradas: falta la variable RASA_JWT_SECRET en el servidor de la mesa. "
                          "No se envió nada.", status=503)
     parts = urlsplit(endpoint.url)
     if parts.scheme not in {"http", "https"} or not parts.netloc:
         raise ReplyError("RASA_URL no es una dirección http(s) válida. No se envió nada.", status=503)
     body = {"event": "bot", "text": text, "metadata": {"source": "desk", "suggestion": reference}}
-    params = {"execute_side_effects": "true", "output_channel": target, "token": endpoint.token}
+    params = {"execute_side_effects": "true", "output_channel": target}
     try:
         async with httpx.AsyncClient(timeout=endpoint.timeout, transport=transport, follow_redirects=False) as client:
-            response = await client.post(events_url(endpoint, sender_id), params=params, json=body)
+            response = await client.post(events_url(endpoint, sender_id), params=params, json=body,
+                                         headers=auth_headers(endpoint.jwt_secret, "infomigra-desk"))
     except httpx.TimeoutException:
         log.warning("desk reply for %s: Rasa did not answer within %ss", reference, endpoint.timeout)
         raise ReplyError("El asistente no respondió a tiempo: no sabemos si la respuesta llegó a la persona. "
@@ -104,7 +108,7 @@ async def deliver(endpoint: RasaEndpoint, sender_id: str, reference: str, text: 
     if not response.is_success:
         log.warning("desk reply for %s: Rasa answered %s", reference, response.status_code)
         if response.status_code in (401, 403):
-            message = "El asistente rechazó la credencial (RASA_AUTH_TOKEN). No se envió nada."
+            message = "El asistente rechazó la credencial (RASA_JWT_SECRET). No se envió nada."
         else:
             message = f"El asistente no pudo entregar la respuesta (código {response.status_code}). No se envió nada."
         raise ReplyError(message)

@@ -14,7 +14,7 @@ How it fits together (every state change is stored first, then carried out, so r
    attachments) for the advisor. The advisor's messages never make the bot replay anything: they
    are stored here; a long handoff starts a fresh (still paused) Rasa session; closing starts one too.
 3. The desk (bot/desk/queue.py) shows the queue and the conversation; replies, notices and the
-   closing are delivered through Rasa's HTTP API with RASA_AUTH_TOKEN (`rasa_api`): a `bot` event
+   closing are delivered through Rasa's HTTP API with a JWT signed with RASA_JWT_SECRET (`rasa_api`): a `bot` event
    appended with execute_side_effects to the person's channel, which works while paused. Only the
    desk resumes a conversation; the person's "volver al asistente" (or /menu) is a request that the
    desk carries out. WhatsApp's 24-hour rule: answers are held and a template announces them.

@@ -45,7 +45,7 @@ def _status(args: argparse.Namespace) -> int:
         print(f"  #{ticket.id:<6} {ticket.channel:9} {ticket.reason:7} {'PRIORITY ' if ticket.priority else ''}"
               f"waiting {minutes:.0f} min")
     print(f"office hours: {settings.hours.describe()} ({'open' if settings.hours.is_open(at) else 'closed'} now)")
-    print(f"Rasa API: {settings.rasa_url} ({'token set' if settings.rasa_token else 'RASA_AUTH_TOKEN NOT SET'})")
+    print(f"Rasa API: {settings.rasa_url} ({'JWT secret set' if settings.rasa_jwt_secret else 'RASA_JWT_SECRET NOT SET'})")
     template = settings.whatsapp_template_sid or "not set: a person who wrote over 24 h ago is not told that an answer waits"
     print(f"WhatsApp template: {template}")
     return 0

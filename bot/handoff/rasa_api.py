@@ -1,4 +1,4 @@
-"""Rasa's HTTP API, as the desk uses it (the API must be enabled with a token).
+"""Rasa's HTTP API, as the desk uses it (the API enabled with a JWT secret: `python -m bot.rasa_server`).
 
 - `append`: POST /conversations/{id}/tracker/events?execute_side_effects=true&output_channel=…
   Appends events under the conversation's lock; `bot` events are delivered through the
@@ -7,7 +7,9 @@
   (the channel of the person's last message in the session) is the fallback.
 - `tracker`: GET /conversations/{id}/tracker (slots to carry over; messages to reconcile).
 
-The token travels as `?token=`, as Rasa requires; it is never logged here.
+Every call carries `Authorization: Bearer <JWT>`: an admin token valid for a minute, signed with
+RASA_JWT_SECRET (bot/rasa_jwt.py). Never `?token=` (a query string ends up in access logs); the
+secret itself never leaves the process and is never logged here.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
+
+from bot.rasa_jwt import SECRET_ENV, auth_headers
 
 logger = logging.getLogger(__name__)
 
@@ -39,23 +43,25 @@ def _path(sender_id: str) -> str:
 
 
 class RasaApi:
-    def __init__(self, base_url: str, token: str, timeout: float = 20.0, transport: httpx.AsyncBaseTransport | None = None):
+    def __init__(self, base_url: str, jwt_secret: str, timeout: float = 20.0,
+                 transport: httpx.AsyncBaseTransport | None = None):
         self.base_url = base_url.rstrip("/")
-        self.token = token
+        self.jwt_secret = jwt_secret
         self._client = httpx.AsyncClient(base_url=self.base_url, timeout=timeout, transport=transport)
 
     @property
     def configured(self) -> bool:
-        return bool(self.token)
+        return bool(self.jwt_secret)
 
     async def close(self) -> None:
         await self._client.aclose()
 
     async def _call(self, method: str, path: str, params: dict[str, str], json: Any = None) -> Any:
-        if not self.token:
-            raise RasaUnavailable("RASA_AUTH_TOKEN is not set: the desk cannot reach Rasa's HTTP API")
+        if not self.jwt_secret:
+            raise RasaUnavailable(f"{SECRET_ENV} is not set: the desk cannot reach Rasa's HTTP API")
         try:
-            response = await self._client.request(method, path, params={**params, "token": self.token}, json=json)
+            response = await self._client.request(method, path, params=params, json=json,
+                                                   headers=auth_headers(self.jwt_secret, "infomigra-desk"))
         except httpx.HTTPError as exc:
             raise RasaUnavailable(f"{type(exc).__name__} calling Rasa") from None
         if response.status_code in (502, 503, 504):

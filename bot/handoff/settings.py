@@ -13,7 +13,7 @@
 | HANDOFF_ONLINE_MINUTES | 2 | an advisor with the desk open in this time counts as online |
 | HANDOFF_WHATSAPP_TEMPLATE_SID | (none) | Twilio ContentSid of the template sent when the person wrote more than 24 h ago |
 | RASA_URL | http://localhost:5005 | Rasa's HTTP API (the desk delivers, pauses and resumes through it) |
-| RASA_AUTH_TOKEN | (none) | its token (`rasa run --enable-api --auth-token`) |
+| RASA_JWT_SECRET | (none) | the secret its API checks JWTs with (`python -m bot.rasa_server run --enable-api`) |
 | INFOMIGRA_CONTACT_EMAIL | (none) | the service's address, given when the handoff itself is unavailable |
 | HANDOFF_WORKER_SECONDS | 1 | how often the desk's worker runs (bot/desk/queue.py) |
 | HANDOFF_RETENTION_DAYS | 365 | `infomigra handoff purge` deletes closed tickets older than this |
@@ -67,7 +67,7 @@ class HandoffSettings:
     online_window: dt.timedelta = dt.timedelta(minutes=2)
     whatsapp_template_sid: str = ""
     rasa_url: str = "http://localhost:5005"
-    rasa_token: str = ""
+    rasa_jwt_secret: str = ""
     contact_email: str = ""  # the service's address (INFOMIGRA_CONTACT_EMAIL), given outside office hours
 
     @classmethod
@@ -91,7 +91,7 @@ class HandoffSettings:
             online_window=_minutes(env, "HANDOFF_ONLINE_MINUTES", 2, 0.1, 60),
             whatsapp_template_sid=template,
             rasa_url=(env.get("RASA_URL", "").strip() or "http://localhost:5005").rstrip("/"),
-            rasa_token=env.get("RASA_AUTH_TOKEN", "").strip(),
+            rasa_jwt_secret=env.get("RASA_JWT_SECRET", "").strip(),
             contact_email=env.get("INFOMIGRA_CONTACT_EMAIL", "").strip(),
         )
 

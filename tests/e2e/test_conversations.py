@@ -33,7 +33,7 @@ UNSURE_CANDIDATES = ["afiliacion al seguro social", "licencia de conducir", "con
 
 def unsure_question(stack) -> str:
     for text in UNSURE_CANDIDATES:
-        parsed = httpx.post(f"{stack.rasa_url}/model/parse", params={"token": stack.token}, json={"text": text},
+        parsed = httpx.post(f"{stack.rasa_url}/model/parse", headers=stack.api_headers(), json={"text": text},
                             timeout=30).json()
         if parsed["intent"]["name"] == "nlu_fallback" and KB.search(text, limit=3):
             return text
@@ -92,7 +92,8 @@ def test_concurrent_conversations_each_get_their_own_answers(stack):
     async def converse(client: httpx.AsyncClient, who: str, first: tuple[str, str], then: tuple[str, str]):
         answers = []
         for text, slug in ((f"q papeles necesito pa chambear en {first[0]}", first[1]), (f"y para {then[0]}?", then[1])):
-            response = await client.post(stack.webhook(), json={"sender": who, "message": text})
+            response = await client.post(stack.webhook(), json={"sender": who, "message": text},
+                                         headers=stack.rest_headers())
             assert response.status_code == 200
             assert {reply["recipient_id"] for reply in response.json()} == {who}
             answers.append((texts(response.json()), slug))

@@ -66,7 +66,7 @@ def rasa():
 @pytest.fixture(scope="module")
 def desk(tmp_path_factory, rasa):
     with running_desk(tmp_path_factory.mktemp("desk-suggestions"), ACCOUNTS,
-                      extra_env={"RASA_URL": rasa.url, "RASA_AUTH_TOKEN": TOKEN}) as running:
+                      extra_env={"RASA_URL": rasa.url, "RASA_JWT_SECRET": TOKEN}) as running:
         running.refs = seed(running.env["DATABASE_URL"])
         yield running
 
@@ -169,7 +169,8 @@ def test_a_reviewer_filters_opens_moves_tags_notes_and_answers_in_chromium(desk,
             assert len(rasa.requests) == 1
             call = rasa.requests[0]
             assert call["path"] == "/conversations/whatsapp:+34612345678/tracker/events"
-            assert call["query"]["token"] == [TOKEN] and call["query"]["output_channel"] == ["latest"]
+            assert "token" not in call["query"] and call["query"]["output_channel"] == ["latest"]
+            assert call["jwt"]["user"]["role"] == "admin"  # a JWT signed with RASA_JWT_SECRET, as Bearer
             assert call["body"]["text"].startswith(f"Respuesta a tu mensaje {refs[0]} ")
             assert call["body"]["metadata"] == {"source": "desk", "suggestion": refs[0]}
             expect(page.locator(".sg-history")).to_contain_text("Respuesta enviada a la persona")

@@ -55,7 +55,7 @@ def system(tmp_path_factory, fakes):
            "TWILIO_WEBHOOK_URL": wa.PUBLIC_URL, "TWILIO_API_BASE": twilio.url}
     with running_stack(work / "stack", env, credentials=credentials) as stack:
         stack.whatsapp_url = f"{stack.rasa_url}/webhooks/whatsapp/webhook"
-        desk_env = {"DATABASE_URL": database, "RASA_URL": stack.rasa_url, "RASA_AUTH_TOKEN": stack.token,
+        desk_env = {"DATABASE_URL": database, "RASA_URL": stack.rasa_url, "RASA_JWT_SECRET": stack.jwt_secret,
                     "HANDOFF_WORKER_SECONDS": "0.5", "HANDOFF_OFFICE_HOURS": "lun-dom 00:00-24:00",
                     "HANDOFF_WHATSAPP_TEMPLATE_SID": TEMPLATE}
         with running_desk(work / "desk", ACCOUNTS, desk_env) as desk:

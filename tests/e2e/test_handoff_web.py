@@ -7,7 +7,6 @@ Screenshots: results/screenshots/handoff-*.png.
 
 from __future__ import annotations
 
-import os
 import re
 import secrets
 import subprocess
@@ -44,7 +43,7 @@ def system(tmp_path_factory):
     database = f"sqlite:///{work / 'infomigra.db'}"
     env = {"DATABASE_URL": database, "WEB_SESSION_SECRET": secrets.token_urlsafe(32), "HANDOFF_OFFICE_HOURS": ALWAYS_OPEN}
     with running_stack(work / "stack", env) as stack:
-        desk_env = {"DATABASE_URL": database, "RASA_URL": stack.rasa_url, "RASA_AUTH_TOKEN": stack.token,
+        desk_env = {"DATABASE_URL": database, "RASA_URL": stack.rasa_url, "RASA_JWT_SECRET": stack.jwt_secret,
                     "HANDOFF_WORKER_SECONDS": "0.5", "HANDOFF_OFFICE_HOURS": ALWAYS_OPEN}
         with running_desk(work / "desk", ACCOUNTS, desk_env) as desk:
             restarted: list[subprocess.Popen] = []
@@ -249,14 +248,13 @@ def test_a_restart_of_rasa_in_the_middle_of_a_handoff_loses_nothing(system, brow
         reply = beto.post(f"/api/cola/{ticket.id}/responder", json={"text": "Durante el reinicio: ¿en qué ciudad estás?"})
         assert reply.status_code == 200 and reply.json()["delivery"] == "pending"  # stored, not lost
 
-        full_env = {**os.environ, "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2",
-                    "SQLALCHEMY_SILENCE_UBER_WARNING": "1", **env}
+        full_env = {**stack.env, **env}  # with the stack's secrets
         log = stack.log_dir / "rasa-restarted.log"
         again = subprocess.Popen(stack.rasa.args, cwd=ROOT, env=full_env, stdout=log.open("w"), stderr=subprocess.STDOUT,
                                  start_new_session=True)
         restarted.append(again)
         stack.rasa = again
-        _wait(f"{stack.rasa_url}/status?token={stack.token}", again, log, 180)
+        _wait(f"{stack.rasa_url}/status", again, log, 180, stack.api_headers)
 
         # the widget reconnects by itself and shows the reply the desk delivered once Rasa was back
         retry = person.get_by_role("button", name="Reintentar ahora")
@@ -301,7 +299,7 @@ def test_the_desk_refuses_strangers_on_every_queue_route(system):
 
 def test_supervision_shows_the_queue_and_each_advisors_load(system, browser):
     stack, desk, _, _, _ = system
-    httpx.post(stack.webhook(), json={"sender": "supervision-1", "message": "quiero hablar con una persona"}, timeout=60)
+    stack.say("supervision-1", "quiero hablar con una persona")
     errors: list[str] = []
     page = advisor_page(browser, desk, errors)
     page.get_by_role("link", name="Supervisión").click()

@@ -170,7 +170,7 @@ def drive(stack, spec: Spec, store: HandoffStore, advisor_ids: dict[str, int]) -
         advisor_id = advisor_ids[spec.advisor.name]
 
         async def attend() -> None:  # what the desk does, through the handoff service and Rasa's HTTP API
-            api = RasaApi(stack.rasa_url, stack.token)
+            api = RasaApi(stack.rasa_url, stack.jwt_secret)
             service = HandoffService(store, api, HandoffSettings.from_env({}))
             try:
                 await service.take(ticket.id, advisor_id, spec.advisor.name)

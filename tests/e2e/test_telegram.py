@@ -131,7 +131,7 @@ def user_turns(stack, chat_id: int) -> list[dict]:
 
 def push(stack, chat_id: int, events: Any) -> httpx.Response:
     return httpx.post(f"{stack.rasa_url}/conversations/telegram:{chat_id}/tracker/events", json=events, timeout=60,
-                      params={"token": stack.token, "execute_side_effects": "true", "output_channel": "latest"})
+                      params={"execute_side_effects": "true", "output_channel": "latest"}, headers=stack.api_headers())
 
 
 # --- the secret and bad requests ---------------------------------------------------------------------

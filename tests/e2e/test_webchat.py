@@ -92,8 +92,8 @@ def ask_and_choose_chile(page):
 def push(stack, sender: str, event: dict) -> None:
     """What the advisor desk does: an event through Rasa's HTTP API, delivered on the person's channel."""
     response = httpx.post(f"{stack.rasa_url}/conversations/{sender}/tracker/events",
-                          params={"execute_side_effects": "true", "output_channel": "latest", "token": stack.token},
-                          json=event, timeout=30)
+                          params={"execute_side_effects": "true", "output_channel": "latest"},
+                          headers=stack.api_headers(), json=event, timeout=30)
     assert response.status_code == 200, response.text
 
 

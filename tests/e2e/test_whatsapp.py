@@ -105,7 +105,7 @@ def state(wa) -> ChannelState:
 def push(wa, person: str, text: str) -> httpx.Response:
     """What the advisor desk does: a bot event through Rasa's HTTP API, sent on the person's channel."""
     return httpx.post(f"{wa.rasa_url}/conversations/whatsapp:{person}/tracker/events",
-                      params={"execute_side_effects": "true", "output_channel": "latest", "token": wa.token},
+                      params={"execute_side_effects": "true", "output_channel": "latest"}, headers=wa.api_headers(),
                       json={"event": "bot", "text": text, "metadata": {"advisor": "ana"}}, timeout=30)
 
 
@@ -303,8 +303,8 @@ def test_opt_out_stops_every_message_until_the_person_writes_again(wa, twilio_ap
     assert "no te enviaremos más mensajes" in confirmation.body
     contact = asyncio.run(state(wa).contact(to))
     assert contact["opted_out"] and contact["opted_out_at"] is not None
-    # An advisor's message is refused while the person is opted out.
-    assert push(wa, person, "Hola, soy Ana, asesora de INFOMIGRA.").status_code == 200
+    # An advisor's message is refused while the person is opted out, and the desk learns it was not delivered.
+    assert push(wa, person, "Hola, soy Ana, asesora de INFOMIGRA.").status_code >= 400
     assert len(twilio_api.to(to)) == 2
     # Writing again re-subscribes.
     send(wa, person, "hola otra vez")
@@ -359,7 +359,7 @@ def test_an_advisor_message_reaches_the_person_also_while_paused(wa, twilio_api)
     send(wa, person, "hola")
     twilio_api.wait_for(to, 1)
     events = f"{wa.rasa_url}/conversations/whatsapp:{person}/tracker/events"
-    assert httpx.post(events, params={"token": wa.token}, json={"event": "pause"}, timeout=30).status_code == 200
+    assert httpx.post(events, headers=wa.api_headers(), json={"event": "pause"}, timeout=30).status_code == 200
     text = "¡Hola! Soy Ana, asesora de PERÚ INFOMIGRA. Revisé tu caso: ¿tienes contrato firmado en España?"
     assert push(wa, person, text).status_code == 200
     assert twilio_api.wait_for(to, 2)[-1].body == text

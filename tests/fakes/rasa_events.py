@@ -1,10 +1,13 @@
 """A local stand-in for one endpoint of Rasa's HTTP API, for the desk's replies:
 
-    POST /conversations/{conversation_id}/tracker/events?token=…[&execute_side_effects=true&output_channel=latest]
+    POST /conversations/{conversation_id}/tracker/events[?execute_side_effects=true&output_channel=latest]
+    Authorization: Bearer <JWT>
 
-It answers 401 to a wrong or missing token (as Rasa does with `--auth-token`), 404 to any other path,
+It answers 401 unless the request carries a current HS256 JWT signed with `jwt_secret` whose user has
+the role "admin" (as Rasa does with `--jwt-secret`; a `?token=` is worth nothing), 404 to any other path,
 and otherwise `status` (200 by default) with a tracker-like JSON body, after `delay` seconds. Every
-request is recorded: raw path (Rasa does not unquote the conversation id), query, JSON body, content type.
+request is recorded: raw path (Rasa does not unquote the conversation id), query, JSON body, content type,
+and the JWT's payload (None when missing or invalid).
 """
 
 from __future__ import annotations
@@ -16,12 +19,24 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
+import jwt
+
 EVENTS_PATH = re.compile(r"/conversations/(.+)/tracker/events")
 
 
+def jwt_payload(authorization: str | None, secret: str) -> dict | None:
+    scheme, _, token = (authorization or "").partition(" ")
+    if scheme != "Bearer":
+        return None
+    try:
+        return jwt.decode(token, secret, algorithms=["HS256"], options={"require": ["exp"]})
+    except jwt.PyJWTError:
+        return None
+
+
 class FakeRasa:
-    def __init__(self, token: str):
-        self.token = token
+    def __init__(self, jwt_secret: str):
+        self.jwt_secret = jwt_secret
         self.requests: list[dict] = []
         self.status = 200
         self.delay = 0.0
@@ -36,13 +51,14 @@ class FakeRasa:
                     payload = json.loads(body or b"null")
                 except ValueError:
                     payload = None
-                fake.requests.append({"path": url.path, "query": query, "body": payload,
+                claims = jwt_payload(self.headers.get("authorization"), fake.jwt_secret)
+                fake.requests.append({"path": url.path, "query": query, "body": payload, "jwt": claims,
                                       "content_type": self.headers.get("content-type"), "at": time.time()})
                 time.sleep(fake.delay)
                 match = EVENTS_PATH.fullmatch(url.path)
                 if match is None:
                     status = 404
-                elif query.get("token") != [fake.token]:
+                elif claims is None or (claims.get("user") or {}).get("role") != "admin":
                     status = 401
                 else:
                     status = fake.status

@@ -106,7 +106,7 @@ def references(html: str) -> list[str]:
 def rasa(monkeypatch):
     fake = FakeRasa(TOKEN)
     monkeypatch.setenv("RASA_URL", fake.url + "/")
-    monkeypatch.setenv("RASA_AUTH_TOKEN", TOKEN)
+    monkeypatch.setenv("RASA_JWT_SECRET", TOKEN)
     yield fake
     fake.close()
 
@@ -388,7 +388,8 @@ async def test_a_reply_reaches_rasa_and_the_suggestion_is_answered(engine, seede
     assert len(rasa.requests) == 1
     call = rasa.requests[0]
     assert call["path"] == f"/conversations/{before.sender_id}/tracker/events"  # "whatsapp:+34…" as it is
-    assert call["query"] == {"execute_side_effects": ["true"], "output_channel": ["whatsapp"], "token": [TOKEN]}
+    assert call["query"] == {"execute_side_effects": ["true"], "output_channel": ["whatsapp"]}  # no ?token=
+    assert call["jwt"]["user"]["role"] == "admin"  # a JWT signed with RASA_JWT_SECRET, as Bearer
     assert call["content_type"] == "application/json"
     text = f"Respuesta a tu mensaje {ref} de «La voz del migrante» (PERÚ INFOMIGRA):\n\nHola Ana:\nel consulado atiende de 9 a 13 h."
     assert call["body"] == {"event": "bot", "text": text, "metadata": {"source": "desk", "suggestion": ref}}
@@ -422,16 +423,16 @@ async def test_a_failed_reply_records_nothing(engine, seeded, client, rasa, monk
     ref = seeded[10]
     token = await login(client, "jefa@example.org")
     expected = {"rasa_error": (502, "El asistente no pudo entregar la respuesta (código 500)"),
-                "wrong_token": (502, "El asistente rechazó la credencial (RASA_AUTH_TOKEN)"),
-                "no_token": (503, "falta la variable RASA_AUTH_TOKEN"),
+                "wrong_token": (502, "El asistente rechazó la credencial (RASA_JWT_SECRET)"),
+                "no_token": (503, "falta la variable RASA_JWT_SECRET"),
                 "unreachable": (502, "No se pudo conectar con el asistente"),
                 "timeout": (504, "no sabemos si la respuesta llegó")}[failure]
     if failure == "rasa_error":
         rasa.status = 500
     elif failure == "wrong_token":
-        monkeypatch.setenv("RASA_AUTH_TOKEN", "otro-token")
+        monkeypatch.setenv("RASA_JWT_SECRET", "otro-secreto")
     elif failure == "no_token":
-        monkeypatch.delenv("RASA_AUTH_TOKEN")
+        monkeypatch.delenv("RASA_JWT_SECRET")
         page = await client.get(f"/sugerencias/{ref}")
         assert "Las respuestas no están configuradas en este servidor" in page.text
     elif failure == "unreachable":
@@ -439,7 +440,7 @@ async def test_a_failed_reply_records_nothing(engine, seeded, client, rasa, monk
     else:
         rasa.delay = 1.5
         monkeypatch.setattr(suggestions_review.RasaEndpoint, "from_env",
-                            classmethod(lambda cls: RasaEndpoint(url=rasa.url, token=TOKEN, timeout=0.3)))
+                            classmethod(lambda cls: RasaEndpoint(url=rasa.url, jwt_secret=TOKEN, timeout=0.3)))
     response = await client.post(f"/sugerencias/{ref}/respuesta", data={"csrf_token": token, "respuesta": "Le respondemos pronto."})
     status, message = expected
     assert response.status_code == status and message in response.text, response.text[-2000:]

@@ -6,8 +6,10 @@ import datetime as dt
 import functools
 import json
 import re
+import time
 
 import httpx
+import jwt
 import pytest
 from sqlalchemy import insert, update
 
@@ -30,6 +32,7 @@ PASSWORD = "clave-de-prueba-larga"
 USERS = {1: ("ana@example.org", "Ana Quispe", "advisor"), 2: ("beto@example.org", "Beto Ramos", "advisor"),
          3: ("julia@example.org", "Julia Supervisora", "supervisor"), 4: ("rolando@example.org", "Rolando Revisor", "reviewer")}
 TEMPLATE = "HX" + "0" * 32
+SECRET = "secreto-de-la-api-de-rasa-de-32-caracteres"
 
 
 @functools.lru_cache(maxsize=1)
@@ -50,7 +53,8 @@ class FakeRasa:
         if self.down:
             return httpx.Response(503, text="restarting")
         body = json.loads(request.content) if request.content else None
-        self.calls.append({"method": request.method, "path": request.url.path, "query": dict(request.url.params), "body": body})
+        self.calls.append({"method": request.method, "path": request.url.path, "query": dict(request.url.params), "body": body,
+                           "authorization": request.headers.get("authorization")})
         if request.method == "GET":
             return httpx.Response(200, json={"slots": self.slots, "events": self.events})
         return httpx.Response(200, json={"sender_id": "x"})
@@ -80,14 +84,14 @@ def rasa():
 @pytest.fixture
 def settings():
     return HandoffSettings(hours=OfficeHours.parse("lun-dom 00:00-24:00"), whatsapp_template_sid=TEMPLATE,
-                           rasa_url="http://rasa.test", rasa_token="secreto", compact_every=5)
+                           rasa_url="http://rasa.test", rasa_jwt_secret=SECRET, compact_every=5)
 
 
 @pytest.fixture
 def app(engine, rasa, settings):
     app = create_app(engine, DeskSettings())
     store = HandoffStore(engine)
-    api = RasaApi(settings.rasa_url, settings.rasa_token, transport=httpx.MockTransport(rasa))
+    api = RasaApi(settings.rasa_url, settings.rasa_jwt_secret, transport=httpx.MockTransport(rasa))
     app.state.handoff = HandoffDesk(store, HandoffService(store, api, settings), settings)
     return app
 
@@ -160,7 +164,9 @@ async def test_take_reply_note_tags_and_close(app, store, rasa):
     assert (await ana.post(f"/api/cola/{t.id}/tomar")).status_code == 200
     taken = rasa.posted()[-1]
     assert taken["path"] == "/conversations/web:0a1b/tracker/events"
-    assert taken["query"] == {"execute_side_effects": "true", "output_channel": "web", "include_events": "NONE", "token": "secreto"}
+    assert taken["query"] == {"execute_side_effects": "true", "output_channel": "web", "include_events": "NONE"}  # no ?token=
+    claims = jwt.decode(taken["authorization"].removeprefix("Bearer "), SECRET, algorithms=["HS256"])
+    assert claims["user"]["role"] == "admin" and claims["exp"] - time.time() <= 60
     assert taken["body"][0]["text"] == say.TAKEN.format(name="Ana") and taken["body"][0]["metadata"]["advisor_name"] == "Ana"
     beto = await logged_in(app, 2)
     conflict = await beto.post(f"/api/cola/{t.id}/tomar")

@@ -48,7 +48,7 @@ def test_bad_hours_are_refused_with_a_reason(spec):
 
 def test_settings_from_the_environment():
     settings = HandoffSettings.from_env({"HANDOFF_OFFICE_HOURS": "mon-fri 09:00-18:00", "HANDOFF_REPLY_MINUTES": "3",
-                                         "RASA_URL": "http://rasa:5005/", "RASA_AUTH_TOKEN": "t",
+                                         "RASA_URL": "http://rasa:5005/", "RASA_JWT_SECRET": "t",
                                          "HANDOFF_WHATSAPP_TEMPLATE_SID": "HX" + "a" * 32})
     assert settings.reply_timeout == dt.timedelta(minutes=3) and settings.rasa_url == "http://rasa:5005"
     assert settings.hours.is_open(lima(2026, 11, 30, 17, 0))
