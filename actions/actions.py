@@ -16,7 +16,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from bot import countries, knowledge, scope, signals
 from bot.feedback.offer import ask_rating
 from bot.handoff.escalation import is_extraction_call, previous_turn_unsure
-from bot.knowledge.render import MENU_BUTTON, Message, article_button
+from bot.knowledge.model import Article
+from bot.knowledge.render import MAX_BUBBLES, MENU_BUTTON, Message, article_button
 from bot.text import words
 
 from .handoff import hand_over
@@ -62,6 +63,28 @@ def _send(dispatcher: CollectingDispatcher, messages: list[Message]) -> None:
         dispatcher.utter_message(**message.as_dict())
 
 
+# Channels that pack a whole answer into few long messages themselves (bot/channels/whatsapp.py: up
+# to 1,600 characters each) get it whole; the others (the web widget, Telegram, the REST API) get
+# at most MAX_BUBBLES messages and a "Ver más" button for the rest.
+PACKING_CHANNELS = frozenset({"whatsapp"})
+
+
+def pages_answers(tracker: Tracker | None) -> bool:
+    channel = tracker.get_latest_input_channel() if tracker is not None else None
+    return channel not in PACKING_CHANNELS
+
+
+def send_article(dispatcher: CollectingDispatcher, article: Article, tracker: Tracker | None, intro: str | None = None,
+                 start: int = 0, limit: int = MAX_BUBBLES) -> None:
+    """The article's answer from message `start`: at most `limit` messages with "Ver más" when more
+    follow (except on a packing channel); "¿Te sirvió?" goes on the answer's very last message."""
+    messages = knowledge.render(article, intro=intro)
+    messages = knowledge.page(messages, article, start, limit) if pages_answers(tracker) else messages[start:]
+    if not knowledge.has_more(messages):
+        messages = ask_rating(messages, article, tracker)
+    _send(dispatcher, messages)
+
+
 def _country_from(tracker: Tracker) -> str | None:
     """The destination named in the latest message, else the one remembered in the slot.
 
@@ -90,7 +113,7 @@ def answer_in_english(dispatcher: CollectingDispatcher, topic: str, country: str
     if article is None or abroad:
         english_only(dispatcher)
         return []
-    _send(dispatcher, ask_rating(knowledge.render(article), article, tracker))
+    send_article(dispatcher, article, tracker)
     return [SlotSet("topic", topic), SlotSet("article_id", article.id)]
 
 
@@ -112,7 +135,8 @@ def answer(dispatcher: CollectingDispatcher, topic: str, country: str | None, tr
             if article is None:
                 dispatcher.utter_message(text=ASK_COUNTRY, buttons=country_buttons())
                 return events
-            _send(dispatcher, ask_rating(knowledge.render(article), article, tracker))
+            # the country question is the answer's last bubble
+            send_article(dispatcher, article, tracker, limit=MAX_BUBBLES - 1)
             dispatcher.utter_message(text=PICK_COUNTRY, buttons=country_buttons())
             return events + [SlotSet("article_id", article.id)]
         article = KB.for_topic(topic, None if country == countries.OTHER else country)
@@ -129,7 +153,7 @@ def answer(dispatcher: CollectingDispatcher, topic: str, country: str | None, tr
     if article is None:
         dispatcher.utter_message(text=NOT_UNDERSTOOD, buttons=[MENU_BUTTON])
         return events
-    _send(dispatcher, ask_rating(knowledge.render(article, intro=intro), article, tracker))
+    send_article(dispatcher, article, tracker, intro=intro)
     return events + [SlotSet("article_id", article.id)]
 
 
@@ -170,7 +194,8 @@ class ActionAnswerTopic(Action):
 
 
 class ActionShowArticle(Action):
-    """Show the article chosen from a list of buttons (by payload, or "la segunda" by position)."""
+    """Show the article chosen from a list of buttons (by payload, or "la segunda" by position), or
+    the rest of an answer after "Ver más" (its `article` entity is `<id>#<next message>`)."""
 
     ORDINALS = {"1": 0, "uno": 0, "primer": 0, "primera": 0, "primero": 0,
                 "2": 1, "dos": 1, "segunda": 1, "segundo": 1,
@@ -181,6 +206,15 @@ class ActionShowArticle(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         chosen = next(tracker.get_latest_entity_values("article"), None)
+        more = knowledge.parse_more(chosen)
+        if more is not None:
+            article_id, lang, start = more
+            article = KB.get(article_id, lang)
+            if article is None:
+                dispatcher.utter_message(response="utter_ninguna")
+                return []
+            send_article(dispatcher, article, tracker, start=start)
+            return [SlotSet("topic", article.topic), SlotSet("article_id", article.id)]
         if chosen is None:
             offer = tracker.get_slot("kb_offer") or []
             text = words(tracker.latest_message.get("text") or "")
@@ -191,7 +225,7 @@ class ActionShowArticle(Action):
         if article is None:
             dispatcher.utter_message(response="utter_ninguna")
             return []
-        _send(dispatcher, ask_rating(knowledge.render(article), article, tracker))
+        send_article(dispatcher, article, tracker)
         return [SlotSet("topic", article.topic), SlotSet("article_id", article.id), SlotSet("kb_offer", None)]
 
 

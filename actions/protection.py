@@ -43,6 +43,8 @@ async def protect(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[Ev
     article_id = protection.article_for(country, category)
     article = KB.get(article_id, lang) or KB.get(article_id)
     if article is not None:
+        # The whole guide, never a first part with "Ver más": the handoff has just paused the
+        # conversation, so the assistant could not answer the button.
         for message in knowledge.render(article):
             dispatcher.utter_message(**message.as_dict())
         events += [SlotSet("topic", article.topic), SlotSet("article_id", article.id)]

@@ -2,10 +2,11 @@
 
 from bot.knowledge.base import KnowledgeBase, intent_for_topic, load
 from bot.knowledge.model import LINES, Article, KnowledgeError, Source
-from bot.knowledge.render import MAX_CHARS, Message, render
+from bot.knowledge.render import MAX_BUBBLES, MAX_CHARS, Message, has_more, page, parse_more, render
 
 __all__ = [
     "LINES",
+    "MAX_BUBBLES",
     "MAX_CHARS",
     "Article",
     "KnowledgeBase",
@@ -13,6 +14,9 @@ __all__ = [
     "Message",
     "Source",
     "intent_for_topic",
+    "has_more",
     "load",
+    "page",
+    "parse_more",
     "render",
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
+from fnmatch import fnmatchcase
 from pathlib import Path
 
 import yaml
@@ -20,8 +21,16 @@ LINES: dict[str, str] = {
     "seguridad": "Seguridad: fraude, trata y emergencias",
 }
 
-REQUIRED = ("id", "title", "line", "sources", "last_reviewed", "review_by", "keywords")
-OPTIONAL = ("country", "lang")
+REQUIRED = ("id", "title", "summary", "line", "sources", "last_reviewed", "review_by", "keywords")
+OPTIONAL = ("country", "lang", "cost", "duration")
+# The first message of an answer: written, never cut from the body, and short enough for one phone screen.
+SUMMARY_MAX = 300
+# An article is reviewed at least this often: `review_by` at most this many months after `last_reviewed`.
+REVIEW_MONTHS = 6
+# Procedure articles (fnmatch patterns of ids): each states what the procedure costs and how long it
+# takes, in front-matter keys of their own (the figure with its source, or where to check it).
+PROCEDURES = ("emigrar/tramites/*", "peru/*", "retorno/ley-incentivos", "info/sivitma")
+PROCEDURE_KEYS = ("cost", "duration")
 # Languages an article can have besides Spanish. A variant lives beside its Spanish original as
 # `<id>.<lang>.md`, with the same id and `lang: <lang>`; a Spanish article has no `lang` key.
 VARIANT_LANGS = ("en",)
@@ -47,6 +56,7 @@ class Source:
 class Article:
     id: str
     title: str
+    summary: str
     line: str
     country: str | None
     sources: tuple[Source, ...]
@@ -56,6 +66,8 @@ class Article:
     body: str
     path: Path
     lang: str = "es"
+    cost: str | None = None
+    duration: str | None = None
 
     @property
     def topic(self) -> str:
@@ -79,6 +91,22 @@ def _as_date(value: object) -> dt.date | None:
         except ValueError:
             return None
     return None
+
+
+def is_procedure(article_id: str) -> bool:
+    return any(fnmatchcase(article_id, pattern) for pattern in PROCEDURES)
+
+
+def months_after(day: dt.date, months: int) -> dt.date:
+    """The same day `months` later (the month's last day when it is shorter: 31/08 + 6 → 28/02)."""
+    year, month = divmod(day.month - 1 + months, 12)
+    year, month = day.year + year, month + 1
+    for last in (31, 30, 29, 28):
+        try:
+            return dt.date(year, month, min(day.day, last))
+        except ValueError:
+            continue
+    raise AssertionError("unreachable")
 
 
 def parse_article(path: Path, root: Path, today: dt.date | None = None) -> tuple[Article | None, list[str]]:
@@ -167,6 +195,28 @@ def parse_article(path: Path, root: Path, today: dt.date | None = None) -> tuple
         bad(f"last_reviewed {last_reviewed} is in the future")
     if last_reviewed and review_by and review_by <= last_reviewed:
         bad("review_by must be after last_reviewed")
+    elif last_reviewed and review_by and review_by > months_after(last_reviewed, REVIEW_MONTHS):
+        bad(f"review_by {review_by} is more than {REVIEW_MONTHS} months after last_reviewed {last_reviewed} "
+            f"(at most {months_after(last_reviewed, REVIEW_MONTHS)})")
+
+    summary = meta.get("summary")
+    if summary not in (None, "") and not isinstance(summary, str):
+        bad("summary must be text")
+        summary = None
+    summary = " ".join(str(summary or "").split())
+    if len(summary) > SUMMARY_MAX:
+        bad(f"summary has {len(summary)} characters; at most {SUMMARY_MAX} (the first message of the answer)")
+
+    texts: dict[str, str | None] = {}
+    for key in PROCEDURE_KEYS:
+        value = meta.get(key)
+        if value is not None and not isinstance(value, str):
+            bad(f"{key} must be text (the figure and its source, or where to check it)")
+            value = None
+        texts[key] = " ".join(value.split()) if isinstance(value, str) and value.strip() else None
+        if article_id and is_procedure(article_id) and not texts[key]:
+            bad(f"a procedure article needs '{key}': what the official source says, "
+                "or that it gives no figure and where to check it")
 
     keywords = meta.get("keywords") or []
     if isinstance(keywords, list):  # a bare number such as 911 is a keyword too
@@ -187,6 +237,7 @@ def parse_article(path: Path, root: Path, today: dt.date | None = None) -> tuple
         Article(
             id=article_id,
             title=str(meta["title"]).strip(),
+            summary=summary,
             line=str(line),
             country=country,
             sources=tuple(sources),
@@ -196,6 +247,8 @@ def parse_article(path: Path, root: Path, today: dt.date | None = None) -> tuple
             body=body,
             path=path,
             lang=str(lang or "es"),
+            cost=texts["cost"],
+            duration=texts["duration"],
         ),
         problems,
     )

@@ -7,9 +7,10 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import actions
 
 
-def tracker(intent: str, text: str = "", entities=(), **slots) -> Tracker:
+def tracker(intent: str, text: str = "", entities=(), channel: str | None = None, **slots) -> Tracker:
     latest = {"intent": {"name": intent, "confidence": 0.9}, "entities": list(entities), "text": text}
-    return Tracker("test-user", dict(slots), latest, [], False, None, {}, "action_listen")
+    events = [{"event": "user", "text": text, "input_channel": channel, "parse_data": latest}] if channel else []
+    return Tracker("test-user", dict(slots), latest, events, False, None, {}, "action_listen")
 
 
 def country(value: str) -> dict:
@@ -26,9 +27,82 @@ async def test_topic_with_country_answers_that_countrys_article():
     messages, slots = await run(actions.ActionAnswerTopic(), tracker("emigrar_tramites", entities=[country("espana")]))
     assert slots["article_id"] == "emigrar/tramites/espana"
     assert slots["topic"] == "emigrar/tramites"
-    assert messages[0]["text"].startswith(actions.KB.get("emigrar/tramites/espana").title)
-    assert "Actualizado:" in messages[-1]["text"]
+    article = actions.KB.get("emigrar/tramites/espana")
+    assert messages[0]["text"] == article.summary  # the essentials first
+    assert messages[1]["text"].startswith(article.title)
     assert messages[-1]["buttons"][-1]["payload"] == "/menu"
+
+
+def texts_and_more(messages: list[dict]) -> tuple[list[str], str | None]:
+    """The texts of an answer, and its "Ver más" payload (None when the answer is complete)."""
+    more = [b["payload"] for b in messages[-1].get("buttons", []) if b["title"] in ("Ver más", "See more")]
+    return [m["text"] for m in messages], (more[0] if more else None)
+
+
+@pytest.mark.parametrize("channel", [None, "web", "telegram", "rest"])
+async def test_a_long_answer_comes_in_parts_of_four_messages_with_ver_mas(channel):
+    article = actions.KB.get("seguridad/trata-y-fraude")
+    whole = [m.text for m in actions.knowledge.render(article)]
+    assert len(whole) > actions.MAX_BUBBLES  # long enough to need two parts
+    messages, _ = await run(actions.ActionAnswerTopic(), tracker("seguridad_trata_y_fraude", "me ofrecen trabajo", channel=channel))
+    sent, more = texts_and_more(messages)
+    assert len(sent) <= actions.MAX_BUBBLES and sent[0] == article.summary and more
+    assert more == f'/elegir_articulo{{"article":"seguridad/trata-y-fraude#{len(sent)}"}}'
+    assert [b["payload"] for b in messages[-1]["buttons"]] == [more, "/menu"]
+    while more:  # "Ver más" sends the next part, until the sources and the date
+        entity = more.split('"article":"')[1].rstrip('"}')
+        part, _ = await run(actions.ActionShowArticle(), tracker(
+            "elegir_articulo", more, [{"entity": "article", "value": entity}], channel=channel))
+        texts, more = texts_and_more(part)
+        assert 0 < len(texts) <= actions.MAX_BUBBLES
+        sent += texts
+    assert sent == whole
+    assert "Actualizado:" in part[-1]["text"] and part[-1]["buttons"][-1]["payload"] == "/menu"
+
+
+async def test_whatsapp_gets_the_whole_answer_at_once():
+    article = actions.KB.get("seguridad/trata-y-fraude")
+    messages, _ = await run(actions.ActionAnswerTopic(), tracker("seguridad_trata_y_fraude", "estafa", channel="whatsapp"))
+    assert [m["text"] for m in messages] == [m.text for m in actions.knowledge.render(article)]
+    assert not texts_and_more(messages)[1]
+
+
+async def test_a_short_answer_has_no_ver_mas():
+    article = actions.KB.get("info/eventos")
+    assert len(actions.knowledge.render(article)) <= actions.MAX_BUBBLES
+    messages, _ = await run(actions.ActionAnswerTopic(), tracker("info_eventos", "hay eventos?", channel="web"))
+    texts, more = texts_and_more(messages)
+    assert more is None and texts[0] == article.summary and "Actualizado:" in texts[-1]
+
+
+async def test_ver_mas_never_leaves_the_sources_alone():
+    article = actions.KB.get("emigrar/tramites/espana")
+    whole = actions.knowledge.render(article)
+    assert len(whole) == actions.MAX_BUBBLES + 1
+    messages, _ = await run(actions.ActionAnswerTopic(), tracker("emigrar_tramites", entities=[country("espana")], channel="web"))
+    texts, more = texts_and_more(messages)
+    assert len(texts) == actions.MAX_BUBBLES - 1 and more.endswith('#3"}')
+    rest, _ = await run(actions.ActionShowArticle(), tracker(
+        "elegir_articulo", more, [{"entity": "article", "value": "emigrar/tramites/espana#3"}], channel="web"))
+    assert len(rest) == 2 and "Actualizado:" in rest[-1]["text"]
+
+
+async def test_ver_mas_of_an_english_answer_stays_in_english():
+    article = actions.KB.get("peru/extranjeros", lang="en")
+    messages, _ = await run(actions.ActionAnswerTopic(), tracker("peru_extranjeros", "work permit", channel="web", lang="en"))
+    texts, more = texts_and_more(messages)
+    assert texts[0] == article.summary and more == '/elegir_articulo{"article":"peru/extranjeros.en#4"}'
+    assert messages[-1]["buttons"][0]["title"] == "See more"
+    rest, slots = await run(actions.ActionShowArticle(), tracker(
+        "elegir_articulo", more, [{"entity": "article", "value": "peru/extranjeros.en#4"}], channel="web", lang="en"))
+    assert [m["text"] for m in rest] == [m.text for m in actions.knowledge.render(article)][4:]
+    assert "Updated:" in rest[-1]["text"] and slots["article_id"] == "peru/extranjeros"
+
+
+@pytest.mark.parametrize("value", ["x/y#2", "peru/extranjeros.fr#4", "peru/extranjeros#", "emigrar/tramites/espana.en#1"])
+async def test_a_ver_mas_for_nothing_is_answered_politely(value):
+    messages, slots = await run(actions.ActionShowArticle(), tracker("elegir_articulo", entities=[{"entity": "article", "value": value}]))
+    assert slots == {} and messages[0]["response"] == "utter_ninguna"
 
 
 async def test_a_procedure_without_country_asks_with_the_five_destinations():
@@ -47,7 +121,8 @@ async def test_a_procedure_without_country_asks_with_the_five_destinations():
 async def test_a_general_question_gets_the_overview_then_the_country_buttons(intent, text, overview):
     messages, slots = await run(actions.ActionAnswerTopic(), tracker(intent, text))
     assert slots["article_id"] == overview
-    assert messages[0]["text"].startswith(actions.KB.get(overview).title)
+    assert messages[0]["text"] == actions.KB.get(overview).summary
+    assert len(messages) <= actions.MAX_BUBBLES  # the article in at most three, then the country question
     assert messages[-1]["text"] == actions.PICK_COUNTRY
     assert [b["title"] for b in messages[-1]["buttons"]][:5] == ["Estados Unidos", "España", "Italia", "Chile", "Argentina"]
 
@@ -55,8 +130,8 @@ async def test_a_general_question_gets_the_overview_then_the_country_buttons(int
 async def test_an_english_conversation_gets_the_english_article_or_what_is_available():
     messages, slots = await run(actions.ActionAnswerTopic(), tracker("peru_andinos", "what is decision 545", lang="en"))
     assert slots["article_id"] == "peru/andinos"
-    assert messages[0]["text"].startswith(actions.KB.get("peru/andinos", lang="en").title)
-    assert "Updated:" in messages[-1]["text"]
+    assert messages[0]["text"] == actions.KB.get("peru/andinos", lang="en").summary
+    assert messages[1]["text"].startswith(actions.KB.get("peru/andinos", lang="en").title)
     messages, slots = await run(actions.ActionAnswerTopic(), tracker("retorno_ley_incentivos", "returnee benefits", lang="en"))
     assert slots == {} and messages[0]["text"] == actions.ENGLISH_ONLY
     assert [b["payload"] for b in messages[0]["buttons"]][-1] == "/pedir_asesor"

@@ -35,9 +35,21 @@ def bot_event(buttons: list[dict]) -> dict:
 
 
 async def answer(trk: Tracker) -> list[dict]:
+    """The whole answer: its first part, then every part that "Ver más" asks for (the web and Telegram
+    get at most four messages at a time; the rating goes only with the very last part)."""
     dispatcher = CollectingDispatcher()
     await actions.ActionAnswerTopic().run(dispatcher, trk, {})
-    return dispatcher.messages
+    messages = list(dispatcher.messages)
+    while more := [b for b in messages[-1].get("buttons", []) if b["title"] == "Ver más"]:
+        assert not any("valorar_respuesta" in b["payload"] for b in messages[-1]["buttons"])  # not before the end
+        value = more[0]["payload"].split('"article":"')[1].rstrip('"}')
+        dispatcher = CollectingDispatcher()
+        later = Tracker(trk.sender_id, dict(trk.slots), {"intent": {"name": "elegir_articulo"}, "text": more[0]["payload"],
+                                                         "entities": [entity("article", value)]},
+                        trk.events, False, None, trk.active_loop, "action_listen")
+        await actions.ActionShowArticle().run(dispatcher, later, {})
+        messages += dispatcher.messages
+    return messages
 
 
 def payloads(messages: list[dict]) -> list[str]:

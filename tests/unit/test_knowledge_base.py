@@ -8,13 +8,15 @@ from pathlib import Path
 import pytest
 
 from bot import countries, knowledge
-from bot.knowledge.render import MAX_CHARS
+from bot.knowledge.model import SUMMARY_MAX, is_procedure
+from bot.knowledge.render import MAX_CHARS, MENU_BUTTON
 from tests.conftest import SHARED
 
 GOOD = """\
 ---
 id: {id}
 title: Un título
+summary: Lo esencial del artículo.
 line: {line}
 sources:
   - title: Fuente oficial
@@ -76,11 +78,46 @@ def test_every_article_is_sourced_dated_and_fits_a_phone(kb):
     for article in kb.articles.values():
         assert article.sources and all(s.url.startswith("https://") for s in article.sources), article.id
         assert article.last_reviewed <= today, article.id
-        for message in knowledge.render(article):
+        messages = knowledge.render(article)
+        for message in messages[:-1]:
             assert 0 < len(message.text) <= MAX_CHARS, (article.id, len(message.text))
-        last = knowledge.render(article)[-1].text
-        assert f"Actualizado: {article.last_reviewed:%d/%m/%Y}" in last
+        # the sources and the date: one message, which still fits one WhatsApp message
+        last = messages[-1].text
+        assert 0 < len(last) <= 1600, (article.id, len(last))
+        assert last.startswith(("Fuente oficial:", "Fuentes oficiales:")), article.id
+        assert last.endswith(f"Actualizado: {article.last_reviewed:%d/%m/%Y}")
         assert article.sources[-1].url in last
+
+
+def test_every_article_has_a_written_summary_within_the_limit(kb):
+    for article in [*kb.articles.values(), *(v for by_id in kb.variants.values() for v in by_id.values())]:
+        assert 0 < len(article.summary) <= SUMMARY_MAX, (article.id, article.lang, len(article.summary))
+        assert "**" not in article.summary and "](kb:" not in article.summary, article.id
+
+
+def test_every_procedure_article_states_its_cost_and_duration(kb):
+    procedures = [a for a in [*kb.articles.values(), *kb.variants.get("en", {}).values()] if is_procedure(a.id)]
+    assert {a.id for a in procedures} >= {"emigrar/tramites/espana", "peru/andinos", "retorno/ley-incentivos", "info/sivitma"}
+    assert not is_procedure("emigrar/tramites") and not is_procedure("retorno/mivivienda")
+    for article in procedures:
+        assert article.cost and article.duration, (article.id, article.lang)
+
+
+def test_every_review_is_due_within_six_months(kb):
+    for article in kb.articles.values():
+        assert article.review_by <= knowledge.model.months_after(article.last_reviewed, 6), article.id
+
+
+def test_an_answer_starts_with_the_summary_then_the_details_then_the_sources(kb):
+    article = kb.get("emigrar/tramites/espana")
+    messages = knowledge.render(article)
+    assert messages[0].text == article.summary and not messages[0].buttons
+    assert messages[1].text.startswith(article.title + "\n\nCosto: ")
+    assert "Plazo: " in messages[1].text
+    assert messages[-1].text.startswith("Fuente") and "Actualizado:" in messages[-1].text
+    assert messages[-1].buttons[-1] == MENU_BUTTON
+    intro = knowledge.render(article, intro="Todavía no tengo una guía.")
+    assert intro[0].text == f"Todavía no tengo una guía.\n\n{article.summary}" and len(intro) == len(messages)
 
 
 @pytest.mark.parametrize(
@@ -96,6 +133,12 @@ def test_every_article_is_sourced_dated_and_fits_a_phone(kb):
         (GOOD.format(id="info/x", line="emigrar"), "does not match the id's first segment"),
         (GOOD.format(id="info/x", line="info").replace("title: Un título", "title: Uno: dos"), "not valid YAML"),
         ("sin front matter\n", "missing YAML front matter"),
+        (GOOD.format(id="info/x", line="info").replace("summary: Lo esencial del artículo.\n", ""),
+         "missing required field 'summary'"),
+        (GOOD.format(id="info/x", line="info").replace("Lo esencial del artículo.", "a" * (SUMMARY_MAX + 1)),
+         f"summary has {SUMMARY_MAX + 1} characters; at most {SUMMARY_MAX}"),
+        (GOOD.format(id="info/x", line="info").replace("2026-07-10", "2026-07-11"), "more than 6 months after last_reviewed"),
+        (GOOD.format(id="info/x", line="info").replace("https://www.gob.pe/mtpe", "ftp://www.gob.pe/mtpe"), "not https"),
     ],
 )
 def test_broken_articles_are_refused_with_the_file_name(tmp_path, text, problem):
@@ -104,6 +147,32 @@ def test_broken_articles_are_refused_with_the_file_name(tmp_path, text, problem)
     with pytest.raises(knowledge.KnowledgeError) as err:
         knowledge.load(tmp_path)
     assert any("info/x.md" in p and problem in p for p in err.value.problems), err.value.problems
+
+
+def test_a_summary_of_exactly_the_limit_and_a_review_six_months_later_are_fine(tmp_path):
+    write(tmp_path, "info/a", GOOD.format(id="info/a", line="info").replace("Lo esencial del artículo.", "a" * SUMMARY_MAX))
+    assert len(knowledge.load(tmp_path).get("info/a").summary) == SUMMARY_MAX
+    assert knowledge.model.months_after(dt.date(2026, 8, 31), 6) == dt.date(2027, 2, 28)
+    assert knowledge.model.months_after(dt.date(2027, 8, 31), 6) == dt.date(2028, 2, 29)
+
+
+@pytest.mark.parametrize("article_id", ["emigrar/tramites/espana", "peru/andinos", "retorno/ley-incentivos", "info/sivitma"])
+@pytest.mark.parametrize("missing", ["cost", "duration"])
+def test_a_procedure_article_without_its_cost_or_duration_is_refused(tmp_path, article_id, missing):
+    keys = {"cost": "La fuente oficial no publica un costo; confírmalo en https://www.gob.pe.",
+            "duration": "La fuente oficial no publica un plazo; confírmalo en https://www.gob.pe."}
+    keys.pop(missing)
+    extra = "".join(f"{k}: {v}\n" for k, v in keys.items())
+    country = "\ncountry: espana" if article_id.endswith("espana") else ""
+    text = GOOD.format(id=article_id, line=article_id.split("/")[0]).replace("line:", f"{extra}line:").replace(
+        "\nsources:", f"{country}\nsources:")
+    write(tmp_path, article_id, text)
+    with pytest.raises(knowledge.KnowledgeError) as err:
+        knowledge.load(tmp_path)
+    assert [p for p in err.value.problems if f"a procedure article needs '{missing}'" in p] and len(err.value.problems) == 1
+    write(tmp_path, article_id, text.replace("line:", f"{missing}: Según la fuente, 30 días.\nline:"))
+    article = knowledge.load(tmp_path).get(article_id)
+    assert article.cost and article.duration
 
 
 def test_an_id_used_twice_is_refused(tmp_path):
@@ -116,7 +185,8 @@ def test_an_id_used_twice_is_refused(tmp_path):
 
 def test_stale_lists_past_and_near_review_dates(tmp_path):
     write(tmp_path, "info/a")
-    write(tmp_path, "info/b", GOOD.format(id="info/b", line="info").replace("2026-07-10", "2027-07-10"))
+    write(tmp_path, "info/b", GOOD.format(id="info/b", line="info").replace("2026-07-10", "2026-12-01").replace(
+        "2026-01-10", "2026-06-01"))
     kb = knowledge.load(tmp_path)
     assert [a.id for a in kb.stale(dt.date(2026, 7, 1), within_days=30)] == ["info/a"]
     assert kb.stale(dt.date(2026, 5, 1), within_days=30) == []
@@ -137,7 +207,7 @@ def test_internal_links_become_buttons_and_plain_text(tmp_path):
     text = GOOD.format(id="info/a", line="info").replace("Texto del artículo.", "Lee **esto** y [la otra guía](kb:info/b).")
     write(tmp_path, "info/a", text)
     messages = knowledge.render(knowledge.load(tmp_path).get("info/a"))
-    assert "Lee esto y la otra guía." in messages[0].text
+    assert "Lee esto y la otra guía." in messages[1].text
     payloads = [b["payload"] for b in messages[-1].buttons]
     assert payloads == ['/elegir_articulo{"article":"info/b"}', "/menu"]
 
@@ -148,4 +218,6 @@ def test_knowledge_readme_example_is_valid():
     import yaml
 
     meta = yaml.safe_load(example.strip().strip("-"))
-    assert set(meta) == {"id", "title", "line", "country", "sources", "last_reviewed", "review_by", "keywords"}
+    assert set(meta) == {"id", "title", "summary", "line", "country", "sources", "last_reviewed", "review_by", "keywords",
+                         "cost", "duration"}
+    assert len(meta["summary"]) <= SUMMARY_MAX

@@ -7,6 +7,7 @@ import pytest
 
 from bot import knowledge
 from bot.cli import main
+from bot.knowledge.model import SUMMARY_MAX, is_procedure
 from bot.knowledge.render import MAX_CHARS
 
 # The line-4 articles (foreigners working in Peru) and the contact page have an English variant.
@@ -16,6 +17,9 @@ ARTICLE = """\
 ---
 id: {id}
 {extra}title: A title
+summary: The essentials of the article.
+cost: The official source gives no fee; check it on https://www.gob.pe.
+duration: The official source gives no time; check it on https://www.gob.pe.
 line: {line}
 sources:
   - title: Official source
@@ -28,12 +32,21 @@ keywords: [one, two]
 """
 
 
-def write(root: Path, name: str, article_id: str | None = None, extra: str = "", body: str = "Text of the article.") -> Path:
-    """Write `<root>/<name>` (e.g. "info/a.en.md"); the id defaults to the name without extensions."""
+def write(root: Path, name: str, article_id: str | None = None, extra: str = "", body: str = "Text of the article.",
+          summary: str | None = "The essentials of the article.", drop: str | None = None,
+          replace: tuple[str, str] | None = None) -> Path:
+    """Write `<root>/<name>` (e.g. "info/a.en.md"); the id defaults to the name without extensions.
+    `summary` None leaves it out, `drop` leaves out a key, `replace` changes one string."""
     article_id = article_id or name.split(".", 1)[0]
     path = root / name
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(ARTICLE.format(id=article_id, extra=extra, line=article_id.split("/")[0], body=body), encoding="utf-8")
+    text = ARTICLE.format(id=article_id, extra=extra, line=article_id.split("/")[0], body=body)
+    text = text.replace("summary: The essentials of the article.\n", f"summary: {summary}\n" if summary else "")
+    if drop:
+        text = "".join(line for line in text.splitlines(keepends=True) if not line.startswith(f"{drop}:"))
+    if replace:
+        text = text.replace(*replace)
+    path.write_text(text, encoding="utf-8")
     return path
 
 
@@ -81,8 +94,13 @@ def test_english_variants_are_sourced_dated_and_fit_a_phone(kb):
         for paragraph in variant.body.split("\n\n"):
             assert len(paragraph) < 700, (variant.id, len(paragraph))
         messages = knowledge.render(variant)
-        assert all(0 < len(m.text) <= MAX_CHARS for m in messages), variant.id
+        assert messages[0].text == variant.summary and 0 < len(variant.summary) <= SUMMARY_MAX, variant.id
+        assert all(0 < len(m.text) <= MAX_CHARS for m in messages[:-1]), variant.id
+        if is_procedure(variant.id):
+            assert "\n\nCost: " in messages[1].text and "\nTime: " in messages[1].text, variant.id
+            assert "Costo:" not in messages[1].text, variant.id
         last = messages[-1].text
+        assert len(last) <= 1600, variant.id
         assert f"Updated: {variant.last_reviewed:%d/%m/%Y}" in last
         assert "Official source" in last and variant.sources[-1].url in last
         assert "Actualizado" not in last and "Fuente" not in last
@@ -135,7 +153,11 @@ def test_render_puts_the_footer_in_english_and_keeps_the_rest(tmp_path):
     spanish, english = knowledge.render(kb.get("info/a"), intro="Hi"), knowledge.render(kb.get("info/a", lang="en"), intro="Hi")
     assert english[-1].text.endswith("Official source:\n- Official source: https://www.gob.pe/mtpe\nUpdated: 10/01/2026")
     assert spanish[-1].text.endswith("Fuente oficial:\n- Official source: https://www.gob.pe/mtpe\nActualizado: 10/01/2026")
-    assert english[0].text.startswith("Hi\n\nA title\n\nRead this and the other guide.")
+    assert english[0].text == "Hi\n\nThe essentials of the article."
+    assert english[1].text == ("A title\n\nCost: The official source gives no fee; check it on https://www.gob.pe.\n"
+                               "Time: The official source gives no time; check it on https://www.gob.pe.\n\n"
+                               "Read this and the other guide.")
+    assert spanish[1].text.startswith("A title\n\nCosto: The official") and "\nPlazo: " in spanish[1].text
     assert [m.buttons for m in english] == [m.buttons for m in spanish]
 
 
@@ -171,6 +193,15 @@ def test_kb_check_line_is_unchanged_without_variants(tmp_path, capsys):
         ("info/a.en.md", {"extra": "lang: en\n", "body": "See [x](kb:info/missing)."}, "link to missing article 'info/missing'"),
         ("info/a.en.md", {"extra": "lang: en\n", "body": "See [x](kb:info/a.en)."}, "link to missing article 'info/a.en'"),
         ("peru/x/bolivia.en.md", {"extra": "lang: en\n"}, "country 'None' differs from the Spanish original's 'bolivia'"),
+        # the same checks as a Spanish article
+        ("info/a.en.md", {"extra": "lang: en\n", "summary": None}, "missing required field 'summary'"),
+        ("info/a.en.md", {"extra": "lang: en\n", "summary": "x" * (SUMMARY_MAX + 1)}, "summary has 301 characters"),
+        ("peru/x.en.md", {"extra": "lang: en\n", "drop": "cost"}, "a procedure article needs 'cost'"),
+        ("peru/x.en.md", {"extra": "lang: en\n", "drop": "duration"}, "a procedure article needs 'duration'"),
+        ("info/a.en.md", {"extra": "lang: en\n", "replace": ("https://www.gob.pe/mtpe", "http://www.gob.pe/mtpe")},
+         "url is not https"),
+        ("info/a.en.md", {"extra": "lang: en\n", "replace": ("2026-07-10", "2026-07-11")},
+         "more than 6 months after last_reviewed"),
     ],
 )
 def test_invalid_variants_are_refused_with_the_file_name(tmp_path, name, kwargs, problem):

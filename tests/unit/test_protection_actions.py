@@ -38,7 +38,12 @@ async def test_numbers_first_then_the_priority_handoff_then_the_guide(store):
                                          signal={"kind": "danger", "category": "documents"}))
     assert messages[0]["text"].startswith("🆘 Qué hacer ahora en Chile:\n1. Si corres peligro, llama al 133")
     assert messages[1]["text"].startswith(say.INTRO["safety"]) and say.DANGER not in messages[1]["text"]
-    assert messages[3]["text"].startswith("Emergencias y ayuda laboral en Chile")
+    guide = protection.KB.get("seguridad/emergencia/chile")
+    assert messages[3]["text"] == guide.summary  # the guide's essentials, then the whole guide
+    assert messages[4]["text"].startswith("Emergencias y ayuda laboral en Chile")
+    # the conversation is paused for the advisor, so a "Ver más" could not be answered: no part is held back
+    assert [m["text"] for m in messages[3:]] == [m.text for m in protection.knowledge.render(guide)]
+    assert not any(b["title"] == "Ver más" for m in messages for b in m.get("buttons", []))
     ticket = store.open_for("whatsapp:+34600000001")
     assert ticket.priority == 1 and ticket.reason == "safety"
     names = [(e["event"], e.get("name")) for e in events]
