@@ -26,7 +26,7 @@ from sanic.exceptions import InvalidUsage
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.channels.checks import MAX_MESSAGE_CHARS, SENDER_PATTERN, UNREADABLE, is_readable
+from bot.channels.checks import MAX_MESSAGE_CHARS, SENDER_PATTERN, UNREADABLE, is_readable, without_default_intents
 from bot.channels.serial import SenderLocks
 from bot.logsafe import masked
 
@@ -92,6 +92,9 @@ class CheckedRestInput(RestInput):
                 return _bad_request(f"El mensaje es demasiado largo (máximo {MAX_MESSAGE_CHARS} caracteres).", 413)
             if not is_readable(text):
                 return response.json([{"recipient_id": sender, "text": UNREADABLE}])
+            # A client sends a button's payload as the message (Rasa's REST contract), but never one
+            # of Rasa's own intents: `/restart` would take a paused conversation from its advisor.
+            text = without_default_intents(text)
 
             collector = CollectingOutputChannel()
             try:

@@ -19,6 +19,7 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
+from bot.channels.checks import RASA_DEFAULT_INTENTS, forced_intent
 from bot.store.clock import now
 from bot.store.db import get_engine
 from bot.store.schema import button_choices, contacts, seen_messages
@@ -34,6 +35,12 @@ def _aware(value: dt.datetime | None) -> dt.datetime | None:
     if value is not None and value.tzinfo is None:
         return value.replace(tzinfo=dt.timezone.utc)
     return value
+
+
+def _pressable(payload: str | None) -> str | None:
+    """A stored payload, unless it is one of Rasa's own intents (`/restart`…): no button of ours
+    offers them, and a person must never reach them, not even through a button."""
+    return None if payload is None or forced_intent(payload) in RASA_DEFAULT_INTENTS else payload
 
 
 class ChannelState:
@@ -143,7 +150,7 @@ class ChannelState:
 
     async def payload_for_ref(self, sender_id: str, ref: str) -> str | None:
         """The payload of a button reference offered to this person (None if not theirs)."""
-        return await self._run(self._payload_for_ref, sender_id, ref)
+        return _pressable(await self._run(self._payload_for_ref, sender_id, ref))
 
     def _payload_for_reply(self, sender_id: str, reply: str) -> str | None:
         with self.engine.connect() as conn:
@@ -165,4 +172,4 @@ class ChannelState:
 
     async def payload_for_reply(self, sender_id: str, reply: str) -> str | None:
         """The payload of the latest offer's button answered by its number ("2") or its title."""
-        return await self._run(self._payload_for_reply, sender_id, reply)
+        return _pressable(await self._run(self._payload_for_reply, sender_id, reply))

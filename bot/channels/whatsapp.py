@@ -558,7 +558,7 @@ class WhatsAppInput(InputChannel):
         # No words: media, a location, or only emoji. Log it in the conversation (the advisor sees it)
         # and, unless an advisor has the conversation, answer with a hint.
         kind = inbound.kind()
-        logged = text or PLACEHOLDERS.get(kind or "", "[Mensaje sin texto]")
+        logged = neutralize(text) or PLACEHOLDERS.get(kind or "", "[Mensaje sin texto]")
         paused = await self._log(app, user_message(logged), on_new_message)
         hint = HINTS[kind] if kind else UNREADABLE
         await output.deliver(sender, collector.messages + ([] if paused else [{"text": hint}]), reply=True)
