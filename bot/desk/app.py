@@ -27,7 +27,8 @@ from bot.desk.services import STATIC, Desk, desk_of
 from bot.desk.settings import DeskSettings
 from bot.store.db import get_engine
 
-FEATURES: tuple[str, ...] = ("bot.desk.login", "bot.desk.home", "bot.desk.suggestions_review", "bot.desk.queue", "bot.desk.reports")
+FEATURES: tuple[str, ...] = ("bot.desk.login", "bot.desk.home", "bot.desk.suggestions_review", "bot.desk.queue", "bot.desk.reports",
+                             "bot.desk.erasure")
 
 
 def _placeholder(section: Section) -> Route:
