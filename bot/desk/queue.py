@@ -179,7 +179,21 @@ def ticket_json(ticket: Ticket, at: dt.datetime, position: int | None = None) ->
     }
 
 
-def message_json(message: Message, kb: Any) -> dict[str, Any]:
+# What identifies a person beyond their conversation (a shared contact card's name and number): only
+# supervisors see it, as with the e-mail address a person leaves and the contact of a suggestion.
+PERSONAL_ATTACHMENT_KEYS = frozenset({"first_name", "phone_number"})
+
+
+def _attachments(message: Message, contacts: bool) -> list[dict[str, Any]]:
+    items = message.attachments or []
+    if contacts:
+        return items
+    return [{k: v for k, v in item.items() if k not in PERSONAL_ATTACHMENT_KEYS} if isinstance(item, dict) else item
+            for item in items]
+
+
+def message_json(message: Message, kb: Any, contacts: bool = False) -> dict[str, Any]:
+    """A message as the desk shows it; `contacts` (supervisors) keeps a shared contact card's name and number."""
     article = kb.get(message.article_id) if message.article_id else None
     return {
         "id": message.id,
@@ -189,7 +203,7 @@ def message_json(message: Message, kb: Any) -> dict[str, Any]:
         "kind": message.kind,
         "article_id": message.article_id,
         "article_title": article.title if article else None,
-        "attachments": message.attachments or [],
+        "attachments": _attachments(message, contacts),
         "author_name": message.author_name,
         "created_at": _iso(message.created_at),
         "delivery": message.delivery,
@@ -327,8 +341,9 @@ async def api_ticket(request: Request) -> Response:
         await handoff.service.reconcile(ticket)
     at = now()
     messages = await run(store.messages, ticket.id, max(0, after))
+    supervisor = _is_supervisor(request)
     data: dict[str, Any] = {"ticket": ticket_json(ticket, at, await run(store.position, ticket)),
-                            "messages": [message_json(m, handoff.kb) for m in messages]}
+                            "messages": [message_json(m, handoff.kb, contacts=supervisor) for m in messages]}
     if after <= 0:
         accounts = desk_of(request).accounts
         advisors = [u for u in await run(accounts.all) if u.active and "advisor" in u.roles and u.id != ticket.advisor_id]
@@ -337,7 +352,9 @@ async def api_ticket(request: Request) -> Response:
             advisors=[{"id": u.id, "name": u.name} for u in advisors],
             history=[{"id": t.id, "created_at": _iso(t.created_at), "status_label": STATUSES.get(t.status), "rating": t.rating}
                      for t in earlier],
-            contact_email=ticket.contact_email,
+            # the person's e-mail address: supervisors only (advisors answer on the person's channel)
+            contact_email=ticket.contact_email if supervisor else None,
+            contact_hidden=bool(ticket.contact_email) and not supervisor,
         )
     inbound = await run(store.last_inbound, ticket.sender_id)
     data["last_inbound_at"] = _iso(inbound or ticket.last_person_at)

@@ -39,6 +39,7 @@ from bot.knowledge.model import LINES
 from bot.store import clock
 from bot.suggestions import dates
 from bot.suggestions.schema import KINDS, STATUSES, TOPIC_MAX, suggestions
+from bot.suggestions.scrub import scrub
 from bot.suggestions.service import (
     NOTE_MAX,
     TAG_MAX,
@@ -61,7 +62,7 @@ from bot.suggestions.validation import clean_text
 log = logging.getLogger(__name__)
 
 ROLES = ("reviewer", "supervisor")
-CONTACT_ROLE = "supervisor"  # exports carry the contact only for this role
+CONTACT_ROLE = "supervisor"  # only this role sees a person's contact: pages, exports, anywhere in the desk
 PER_PAGE = 25
 PAGE_LAST = 100_000
 EXCERPT = 160
@@ -71,6 +72,20 @@ STATUS_LABELS = {"new": "Nueva", "in_review": "En revisión", "forwarded": "Deri
                  "archived": "Archivada"}
 KIND_LABELS = {"sugerencia": "Sugerencia", "inquietud": "Inquietud", "queja": "Queja", "reconocimiento": "Reconocimiento"}
 CHANNEL_LABELS = {"whatsapp": "WhatsApp", "telegram": "Telegram", "web": "Web (chat del portal)", "rest": "REST (API)"}
+
+
+def sees_contacts(request: Request) -> bool:
+    return request.state.user.has_any([CONTACT_ROLE])
+
+
+def as_seen_by(request: Request, suggestion: Suggestion) -> Suggestion:
+    """A suggestion as the logged-in account may see it: for anyone but a supervisor, without its
+    contact, and with e-mail addresses, phone numbers and document numbers in its text and notes
+    replaced by marks (bot.suggestions.scrub)."""
+    if sees_contacts(request):
+        return suggestion
+    notes = tuple({**n, "text": scrub(str(n.get("text", "")))} if isinstance(n, dict) else n for n in suggestion.notes)
+    return replace(suggestion, contact=None, text=scrub(suggestion.text) or "", notes=notes)
 
 
 def transition_label(current: str, target: str) -> str:
@@ -315,6 +330,8 @@ class Drafts:
 def _render_list(request: Request, filters: ListFilters, errors: list[str], page: Page | None,
                  choices: dict[str, list[tuple[str, str]]], status: int = 200, reference: str = "") -> Response:
     pages = max(1, -(-page.total // PER_PAGE)) if page else 1
+    if page is not None:
+        page = replace(page, items=[as_seen_by(request, s) for s in page.items])
     context = {**VIEW, "filters": filters, "errors": errors, "page": page, "choices": choices, "pages": pages,
                "statuses": STATUSES, "kinds": KINDS, "reference": reference, "back": filters.query(filters.page)}
     return desk_of(request).templates.TemplateResponse(request, "suggestions/list.html", context, status_code=status)
@@ -356,9 +373,13 @@ def _render_detail(request: Request, suggestion: Suggestion, events: list[dict[s
                    error: str | None = None, drafts: Drafts | None = None, back: str = "") -> Response:
     endpoint = RasaEndpoint.from_env()
     notice = None if error else NOTICES.get(request.query_params.get("hecho", ""))
+    blocked = reply_blocked(suggestion)
+    has_contact = bool(suggestion.contact)
+    suggestion = as_seen_by(request, suggestion)  # a reviewer's page never gets a contact
     context = {
         **VIEW, "s": suggestion, "history": history_entries(suggestion, events), "error": error, "notice": notice,
-        "drafts": drafts or Drafts(), "back": back, "reply_blocked": reply_blocked(suggestion),
+        "has_contact": has_contact,
+        "drafts": drafts or Drafts(), "back": back, "reply_blocked": blocked,
         "replies_configured": endpoint.configured, "reply_max": REPLY_MAX, "note_max": NOTE_MAX, "tag_max": TAG_MAX,
         "reply_preview": reply_text(suggestion.reference, ""), "is_reply_note": is_reply_note,
         "transitions": TRANSITIONS[suggestion.status],

@@ -1,7 +1,9 @@
 """Exports (CSV, JSON) and the monthly counts of suggestions for the monthly report.
 
 Exports carry every field except the sender id (and the digest of the submit key); the contact only
-with include_contact=True. Times are given in Peru time with their offset ("2026-05-03T10:15:00-05:00").
+with include_contact=True (the desk: supervisors). Without the contact, e-mail addresses, phone
+numbers and document numbers in the text and the notes are replaced by marks (bot.suggestions.scrub),
+so an export without contacts has none anywhere. Times are given in Peru time with their offset ("2026-05-03T10:15:00-05:00").
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from sqlalchemy.engine import Engine
 from bot.store import clock
 from bot.suggestions import dates
 from bot.suggestions.schema import KINDS, STATUSES, suggestions
+from bot.suggestions.scrub import scrub
 from bot.suggestions.service import Suggestion, iter_suggestions
 
 COLUMNS: tuple[str, ...] = (
@@ -39,6 +42,9 @@ def _local(value: dt.datetime | None) -> str | None:
 def record(suggestion: Suggestion, include_contact: bool = False) -> dict[str, Any]:
     """One suggestion as exported to JSON."""
     data = suggestion.to_dict(include_contact=include_contact)
+    if not include_contact:
+        data["text"] = scrub(data["text"])
+        data["notes"] = [{**n, "text": scrub(str(n.get("text", "")))} if isinstance(n, dict) else n for n in data["notes"]]
     for key in ("created_at", "updated_at", "consent_at", "personal_data_erased_at"):
         data[key] = _local(getattr(suggestion, key))
     return {c: data[c] for c in columns(include_contact)}

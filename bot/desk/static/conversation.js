@@ -138,7 +138,7 @@
       const select = document.getElementById("c-transfer-to");
       select.replaceChildren(el("option", { value: "", text: "Elija a un asesor/a…" }),
         ...data.advisors.filter((a) => a.id !== myId || supervisor).map((a) => el("option", { value: String(a.id), text: a.name })));
-      document.getElementById("c-email").textContent = data.contact_email || "—";
+      document.getElementById("c-email").textContent = data.contact_email || (data.contact_hidden ? "Dejó un correo (solo lo ve supervisión)" : "—");
       document.getElementById("c-history").textContent = data.history.length
         ? data.history.map((h) => "n.º " + h.id + " (" + clock(h.created_at) + ", " + h.status_label + ")").join("; ")
         : "—";
