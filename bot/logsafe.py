@@ -8,6 +8,7 @@ recipient goes through it (tests/unit/test_logsafe.py checks the modules)."""
 from __future__ import annotations
 
 import logging
+import re
 
 KEEP = 4
 
@@ -29,6 +30,35 @@ def scrubbed(text: object, *sender_ids: str) -> str:
             if len(form) > KEEP:
                 result = result.replace(form, masked(sender_id))
     return result
+
+
+# Sender ids as they appear in other code's log lines: Rasa's own name the conversation ("Circuit breaker
+# tripped. Stopped predicting more actions for sender 'whatsapp:+51…'").
+_SENDER_IN_TEXT = re.compile(r"\b(whatsapp|telegram):(\+?\d{5,})")
+
+
+def mask_senders(text: str) -> str:
+    """Every WhatsApp or Telegram sender id in a text, masked."""
+    return _SENDER_IN_TEXT.sub(lambda m: masked(m.group(0)), text)
+
+
+class MaskSenders(logging.Filter):
+    """On a handler: what it writes names no WhatsApp or Telegram sender in full, whoever logged it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if _SENDER_IN_TEXT.search(message):
+            record.msg, record.args = mask_senders(message), None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = mask_senders(logging.Formatter().formatException(record.exc_info))
+        return True
+
+
+def mask_senders_in_handlers(logger: logging.Logger | None = None) -> None:
+    """Add MaskSenders to every handler of the root logger (Rasa's console and file handlers), once."""
+    for handler in (logger or logging.getLogger()).handlers:
+        if not any(isinstance(f, MaskSenders) for f in handler.filters):
+            handler.addFilter(MaskSenders())
 
 
 # Libraries that log whole request URLs at INFO: python-telegram-bot's httpx requests carry the bot

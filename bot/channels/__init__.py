@@ -12,3 +12,5 @@ rasa_patches.apply()
 action_timeout.apply()
 # python-telegram-bot's httpx logs every Bot API URL, bot token included, at INFO.
 logsafe.quiet_url_loggers()
+# Rasa's own log lines name conversations ("…for sender 'whatsapp:+51…'"): its handlers mask them.
+logsafe.mask_senders_in_handlers()

@@ -18,7 +18,7 @@ from typing import Any
 
 from rasa.core.channels.channel import UserMessage
 
-from bot.channels.conversation import is_paused
+from bot.channels.conversation import agent_of, is_paused
 from bot.logsafe import masked
 
 logger = logging.getLogger(__name__)
@@ -33,10 +33,31 @@ def technical_problem(env: Mapping[str, str] | None = None) -> str:
     return TECHNICAL_PROBLEM.format(contact=f" o escríbenos a {email}" if email else "")
 
 
+def listen_after_circuit_break(tracker: Any, output_channel: Any, nlg: Any) -> None:
+    """Rasa's `on_circuit_break` callback: end the broken turn with `action_listen`.
+
+    A failing action is predicted again and again until Rasa's circuit breaker stops the turn (ten
+    actions since the last `action_listen`), and the turn ends without `action_listen`. Rasa counts
+    from the last `action_listen`, so every later message of that conversation tripped the breaker at
+    once and ran no action at all, even with the action server back: one outage killed the
+    conversation for good. With `action_listen` logged, the next message starts a fresh count."""
+    from rasa.shared.core.constants import ACTION_LISTEN_NAME
+    from rasa.shared.core.events import ActionExecuted
+
+    tracker.update(ActionExecuted(ACTION_LISTEN_NAME))
+
+
+def _ensure_listen_after_circuit_break(app: Any) -> None:
+    processor = getattr(agent_of(app), "processor", None)  # a new one after every model load
+    if processor is not None and getattr(processor, "on_circuit_break", None) is None:
+        processor.on_circuit_break = listen_after_circuit_break
+
+
 async def run_turn(app: Any, on_new_message: Callable[[UserMessage], Awaitable[Any]], message: UserMessage,
                    answered: Callable[[], bool]) -> bool:
     """Hand one message to Rasa. True when the person got an answer (`answered()`, asked after the
     turn) or the conversation is paused; False when the turn failed: the caller apologises."""
+    _ensure_listen_after_circuit_break(app)
     try:
         await on_new_message(message)
     except Exception:

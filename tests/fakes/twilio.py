@@ -44,6 +44,7 @@ class FakeTwilio:
         self.account_sid = account_sid
         self.auth_token = auth_token
         self.messages: list[SentMessage] = []
+        self.refused: set[str] = set()  # recipients ("whatsapp:+…") refused with Twilio's error 21211
         self.requests = 0
         self._changed = threading.Condition()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -155,6 +156,8 @@ class FakeTwilio:
                     return self._error(400, 21602, "Message body is required.")
                 if len(body) > MAX_BODY:
                     return self._error(400, 21617, "The concatenated message body exceeds the 1600 character limit.")
+                if to in fake.refused:
+                    return self._error(400, 21211, f"The 'To' number {to} is not a valid phone number.")
                 if to.startswith("whatsapp:") != from_.startswith("whatsapp:"):
                     return self._error(400, 21910, "Invalid From and To pair. From and To should be of the same channel")
                 sid = "SM" + secrets.token_hex(16)
