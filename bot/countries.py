@@ -80,6 +80,7 @@ class Mention:
     surface: str
     role: str | None = None  # LOCATION when the person says they are there
     confidence: float = 1.0  # below 1 for a misspelling found by fuzzy matching
+    demonym: bool = False  # "colombiano", "los ches": who the person is, not where
 
 
 # --- Decisions on ambiguous names (folded surfaces of paises.yml, unless said otherwise) ---------
@@ -580,7 +581,8 @@ def find(text: str) -> list[Mention]:
             end += text[end:end + 1] == "."  # the last dot of "E.E.U.U.", "Bs. As."
         if "(" in text[start:end] and text[end:end + 1] == ")":
             end += 1  # "Córdoba (España)"
-        mentions.append(Mention(item.entry.slug, start, end, text[start:end], _role(folded, item.first), item.confidence))
+        mentions.append(Mention(item.entry.slug, start, end, text[start:end], _role(folded, item.first), item.confidence,
+                                demonym=not item.entry.place))
     return mentions
 
 

@@ -1,0 +1,66 @@
+"""Intents that who the person is and where they are decide, when the words alone leave DIET unsure.
+
+Two questions look alike to a classifier trained on a few dozen examples per intent, yet the
+countries in them settle the answer:
+
+- a foreign national asking about work or papers in Peru ("soy colombiano, ¿cómo trabajo legal en
+  el Perú?", "I'm a foreigner, what status do I need to work in Peru?") is line 4 of the service:
+  `peru_andinos` for the Andean Community (Bolivia, Colombia, Ecuador: Decisión 545), else
+  `peru_extranjeros`; not "emigrar" (Peruvians leaving) nor the general tips for living in Peru;
+- a Peruvian consulate in a named foreign place ("el consulado del Perú en Nueva York", "consolato
+  del Perù a Milano") is `exterior_instituciones`, not the ministry's own contact.
+
+`intent_for` returns the intent, or None when the cue is not there or is ambiguous (a second
+foreign place: "soy venezolano, vivo en Lima y me quiero ir a Chile"). The NLU component
+bot/rasa_nlu/cues.py applies it only where DIET is unsure or chose a neighbouring intent.
+"""
+
+from __future__ import annotations
+
+import re
+
+from bot import countries
+from bot.signals.normalize import plain
+
+ANDEAN_COMMUNITY = frozenset({"bolivia", "colombia", "ecuador"})
+LINE_FOUR_ANDEAN, LINE_FOUR_OTHERS, CONSULATES = "peru_andinos", "peru_extranjeros", "exterior_instituciones"
+
+WORK_OR_PAPERS = re.compile(
+    r"\b(trabaj\w*|chamb\w*|contrat\w*|emple\w*|papeles|documentos|tramite\w*|residencia|visa|carne\w*|permiso\w*"
+    r"|formaliz\w*|legal\w*|empresa\w*|work\w*|jobs?|employ\w*|hired?|permits?|residence|status)\b")
+# "soy de Bogotá", "vengo de Quito", "I'm from Spain": a place that says where the person comes from.
+FROM = re.compile(r"\b(soy|somos|es|vengo|venimos|viene|llegue|llegamos|from)( de)?\s*$")
+HERE = re.compile(r"\b(aqui|aca|here)\b")
+FOREIGNER = re.compile(r"\b(foreigners?|extranjer[oa]s?|migrante extranjer[oa])\b")
+CONSULATE = re.compile(r"\b(consulados?|consulates?|consolatos?|embajadas?|embassy)\b")
+
+
+def intent_for(text: str, mentions: list[countries.Mention] | None = None) -> str | None:
+    """The intent the countries of `text` decide, or None."""
+    folded = plain(text)
+    if mentions is None:
+        mentions = countries.find(text)
+    return _line_four(text, folded, mentions) or _consulate_abroad(folded, mentions)
+
+
+def _line_four(text: str, folded: str, mentions: list[countries.Mention]) -> str | None:
+    if not WORK_OR_PAPERS.search(folded):
+        return None
+    in_peru = any(m.slug == countries.HOME for m in mentions) or bool(HERE.search(folded))
+    origins = [m for m in mentions if m.slug != countries.HOME and (m.demonym or FROM.search(plain(text[:m.start])))]
+    nationalities = {m.slug for m in origins}
+    places_abroad = {m.slug for m in mentions if m not in origins and m.slug != countries.HOME}
+    if not in_peru or len(nationalities) > 1 or places_abroad - nationalities:
+        return None  # not in Peru, or another destination is in play
+    if nationalities:
+        return LINE_FOUR_ANDEAN if nationalities <= ANDEAN_COMMUNITY else LINE_FOUR_OTHERS
+    if FOREIGNER.search(folded) and any(m.slug == countries.HOME for m in mentions):
+        return LINE_FOUR_OTHERS
+    return None
+
+
+def _consulate_abroad(folded: str, mentions: list[countries.Mention]) -> str | None:
+    if not CONSULATE.search(folded):
+        return None
+    places_abroad = [m for m in mentions if not m.demonym and m.slug != countries.HOME]
+    return CONSULATES if places_abroad else None

@@ -1,0 +1,34 @@
+"""Who the person is and where they are decide the intent where DIET is unsure (bot/cues.py)."""
+
+import pytest
+
+from bot import cues
+
+
+@pytest.mark.parametrize(("text", "intent"), [
+    ("soy boliviana y me ofrecen chamba en una mina de Puno, q necesito", "peru_andinos"),
+    ("somos de Guayaquil y queremos trabajar en el Perú", "peru_andinos"),
+    ("mi primo es colombiano, puede trabajar aca con contrato?", "peru_andinos"),
+    ("soy chileno y quiero trabajar formal en Lima", "peru_extranjeros"),
+    ("soy extranjera, q necesito pa trabajar en Arequipa", "peru_extranjeros"),
+    ("I'm from Canada, what permit do I need to work in Peru?", "peru_extranjeros"),
+    ("as a foreigner, how do I get a work visa for Peru", "peru_extranjeros"),
+    ("dónde queda el consulado del Perú en Barcelona", "exterior_instituciones"),
+    ("the Peruvian consulate in Miami, where is it", "exterior_instituciones"),
+])
+def test_the_countries_decide(text, intent):
+    assert cues.intent_for(text) == intent
+
+
+@pytest.mark.parametrize("text", [
+    "soy colombiano y quiero ir a trabajar a España",          # another destination
+    "soy venezolano, vivo en Lima y me quiero ir a Chile a trabajar",
+    "q papeles necesito pa trabajar en España",               # a Peruvian going abroad
+    "quiero trabajar en el Perú",                              # nobody foreign
+    "soy peruano y trabajo en Chile",
+    "soy colombiano, cuál es la capital del Perú",             # not about work or papers
+    "dónde queda el consulado",                                # no place abroad
+    "soy ecuatoriano y colombiano, trabajo en Lima",           # two nationalities: ambiguous
+])
+def test_no_cue_no_decision(text):
+    assert cues.intent_for(text) is None
