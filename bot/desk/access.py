@@ -23,7 +23,9 @@ from bot.desk.errors import error_response, is_api
 from bot.desk.services import desk_of
 from bot.desk.sessions import DeskSession
 
-SESSION_COOKIE = "desk_session"
+SESSION_COOKIE = "desk_session"  # the base name: "__Host-desk_session" when the cookie is Secure
+SECURE_PREFIX = "__Host-"
+LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 PUBLIC = "public"
@@ -36,11 +38,41 @@ def client_ip(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
+def cookies_secure(request: Request) -> bool:
+    """Secure cookies unless the desk is opened over plain http on this machine (localhost, 127.0.0.1,
+    ::1), where browsers would not keep them; DESK_COOKIE_SECURE=1 makes them Secure there too."""
+    forced = desk_of(request).settings.cookie_secure
+    if forced is not None:
+        return forced
+    return not (request.url.scheme == "http" and (request.url.hostname or "").lower() in LOCAL_HOSTS)
+
+
+def cookie_name(request: Request, base: str) -> str:
+    """`__Host-<base>` for a Secure cookie (the browser then insists on Secure, Path=/ and no Domain),
+    the plain name otherwise."""
+    return SECURE_PREFIX + base if cookies_secure(request) else base
+
+
+def set_cookie(response: Response, request: Request, base: str, value: str, max_age: int | None = None) -> None:
+    response.set_cookie(cookie_name(request, base), value, max_age=max_age, path="/", httponly=True, samesite="strict",
+                        secure=cookies_secure(request))
+
+
+def delete_cookie(response: Response, request: Request, base: str) -> None:
+    response.delete_cookie(cookie_name(request, base), path="/", httponly=True, samesite="strict",
+                           secure=cookies_secure(request))
+
+
+def read_cookie(request: Request, base: str) -> str | None:
+    """The cookie under the name this request's security calls for (never the other one)."""
+    return request.cookies.get(cookie_name(request, base))
+
+
 async def current_session(request: Request) -> DeskSession | None:
     """The request's live session (looked up once per request)."""
     if not hasattr(request.state, "desk_session"):
         desk = desk_of(request)
-        request.state.desk_session = await desk.run(desk.sessions.get, request.cookies.get(SESSION_COOKIE))
+        request.state.desk_session = await desk.run(desk.sessions.get, read_cookie(request, SESSION_COOKIE))
         request.state.user = request.state.desk_session.user if request.state.desk_session else None
     return request.state.desk_session
 
@@ -77,7 +109,7 @@ def login_redirect(request: Request) -> Response:
     if request.method in SAFE_METHODS and request.url.path != "/":
         path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         target += "?next=" + quote(path, safe="/")
-    if request.cookies.get(SESSION_COOKIE):
+    if read_cookie(request, SESSION_COOKIE):
         target += ("&" if "?" in target else "?") + "aviso=sesion"
     return RedirectResponse(target, status_code=303)
 

@@ -1,4 +1,12 @@
-"""Staff accounts of the desk: create, find, list, enable/disable, change password, authenticate."""
+"""Staff accounts of the desk: create, find, list, enable/disable, change password, authenticate, and
+the second factor (TOTP: bot.desk.totp) — enrol, reset, remove, check a code once.
+
+Every account gets a TOTP secret when it is created. An account without one (made before the second
+factor existed, or whose factor an administrator removed) must enrol at its next login, right after
+the password and before any page opens — except a supervisor's: supervisors may not enrol on the web
+(a stolen password alone would then be enough to enrol the thief's phone), so a supervisor without
+the factor cannot log in until an administrator runs `infomigra desk reset-totp`, which prints the secret.
+"""
 
 from __future__ import annotations
 
@@ -11,11 +19,12 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.engine import Engine, RowMapping
 from sqlalchemy.exc import IntegrityError
 
-from bot.desk import passwords
+from bot.desk import passwords, totp
 from bot.desk.schema import desk_sessions, desk_users
 from bot.store.clock import aware, now
 
 ROLES = ("advisor", "supervisor", "reviewer")
+TOTP_REQUIRED_ROLE = "supervisor"  # may not log in without an enrolled second factor, nor enrol on the web
 ROLE_LABELS = {"advisor": "Asesor/a", "supervisor": "Supervisor/a", "reviewer": "Revisor/a de sugerencias"}
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MAX_EMAIL = 254
@@ -35,6 +44,11 @@ class DeskUser:
     active: bool
     created_at: dt.datetime
     last_login_at: dt.datetime | None
+    totp: bool = False  # a second factor is enrolled
+
+    @property
+    def may_enrol_on_the_web(self) -> bool:
+        return TOTP_REQUIRED_ROLE not in self.roles
 
     def has_any(self, roles: Iterable[str]) -> bool:
         return bool(self.roles & set(roles))
@@ -57,6 +71,7 @@ def user_from_row(row: RowMapping) -> DeskUser:
         active=bool(row["active"]),
         created_at=aware(row["created_at"]),
         last_login_at=aware(row["last_login_at"]),
+        totp=row.get("totp_secret") is not None,
     )
 
 
@@ -92,8 +107,14 @@ class Accounts:
     def __init__(self, engine: Engine):
         self.engine = engine
 
-    def create(self, email: str, name: str, password: str, roles: Iterable[str]) -> DeskUser:
+    def create(self, email: str, name: str, password: str, roles: Iterable[str], *, with_totp: bool = True) -> DeskUser:
+        """A new account, with a TOTP secret (read it with `totp_secret`) unless `with_totp` is False
+        (then it must enrol at its first login; supervisors cannot be created so)."""
         values = {"email": check_email(email), "display_name": check_name(name), "roles": check_roles(roles)}
+        if with_totp:
+            values.update(totp_secret=totp.new_secret(), totp_enrolled_at=now())
+        elif TOTP_REQUIRED_ROLE in values["roles"].split():
+            raise AccountError("Una cuenta de supervisión necesita el segundo factor desde su creación.")
         try:
             passwords.check_policy(password)
         except passwords.PasswordError as exc:
@@ -153,17 +174,90 @@ class Accounts:
         return True
 
     def authenticate(self, email: str, password: str) -> DeskUser | None:
-        """The active account with these credentials, else None. Unknown, disabled and wrong all take
-        about the same time; a hash made with older parameters is upgraded on success."""
+        """The active account with this password, else None (the second factor is checked after this,
+        by the login). Unknown, disabled and wrong all take about the same time; a hash made with
+        older parameters (a lower scrypt N) is replaced on success."""
         row = self._row(email=normalise_email(email)) if len(email) <= MAX_EMAIL and len(password) <= passwords.MAX_LENGTH else None
         if row is None:
             passwords.burn_time(password[: passwords.MAX_LENGTH])
             return None
         if not passwords.verify_password(password, row["password_hash"]) or not row["active"]:
             return None
-        values: dict[str, object] = {"last_login_at": now()}
         if passwords.needs_rehash(row["password_hash"]):
-            values["password_hash"] = passwords.hash_password(password)
-        with self.engine.begin() as conn:
-            conn.execute(update(desk_users).where(desk_users.c.id == row["id"]).values(**values))
+            with self.engine.begin() as conn:
+                conn.execute(update(desk_users).where(desk_users.c.id == row["id"])
+                             .values(password_hash=passwords.hash_password(password)))
         return self.by_id(row["id"])
+
+    def record_login(self, user_id: int) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(update(desk_users).where(desk_users.c.id == user_id).values(last_login_at=now()))
+
+    # second factor ---------------------------------------------------------------------------------
+
+    def totp_secret(self, email: str) -> str | None:
+        """The enrolled secret (for the command line that shows it once, and for tests)."""
+        row = self._row(email=normalise_email(email))
+        return row["totp_secret"] if row else None
+
+    def reset_totp(self, email: str) -> str | None:
+        """A new secret for the account (the old one stops working) and its sessions and half-done logins
+        ended; None if there is no such account."""
+        from bot.desk.schema import desk_login_challenges
+
+        secret = totp.new_secret()
+        with self.engine.begin() as conn:
+            row = conn.execute(select(desk_users.c.id).where(desk_users.c.email == normalise_email(email))).first()
+            if row is None:
+                return None
+            conn.execute(update(desk_users).where(desk_users.c.id == row.id)
+                         .values(totp_secret=secret, totp_last_step=None, totp_enrolled_at=now()))
+            conn.execute(delete(desk_sessions).where(desk_sessions.c.user_id == row.id))
+            conn.execute(delete(desk_login_challenges).where(desk_login_challenges.c.user_id == row.id))
+        return secret
+
+    def remove_totp(self, email: str) -> bool:
+        """Remove the factor (a lost phone): the account enrols a new one at its next login. Refused for
+        supervisors (use reset_totp). Ends the sessions. False if there is no such account."""
+        from bot.desk.schema import desk_login_challenges
+
+        with self.engine.begin() as conn:
+            row = conn.execute(select(desk_users.c.id, desk_users.c.roles)
+                               .where(desk_users.c.email == normalise_email(email))).first()
+            if row is None:
+                return False
+            if TOTP_REQUIRED_ROLE in row.roles.split():
+                raise AccountError("Una cuenta de supervisión no puede quedar sin segundo factor: use reset-totp.")
+            conn.execute(update(desk_users).where(desk_users.c.id == row.id)
+                         .values(totp_secret=None, totp_last_step=None, totp_enrolled_at=None))
+            conn.execute(delete(desk_sessions).where(desk_sessions.c.user_id == row.id))
+            conn.execute(delete(desk_login_challenges).where(desk_login_challenges.c.user_id == row.id))
+        return True
+
+    def use_code(self, user_id: int, code: object) -> bool:
+        """True when `code` is the account's current code and was not used before (it is then spent)."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(desk_users.c.totp_secret, desk_users.c.totp_last_step)
+                               .where(desk_users.c.id == user_id)).first()
+        if row is None or row.totp_secret is None:
+            return False
+        step = totp.matching_step(row.totp_secret, code, row.totp_last_step)
+        if step is None:
+            return False
+        with self.engine.begin() as conn:  # spent only once, even by two requests at the same moment
+            spent = conn.execute(update(desk_users)
+                                 .where(desk_users.c.id == user_id, desk_users.c.totp_secret == row.totp_secret,
+                                        (desk_users.c.totp_last_step.is_(None)) | (desk_users.c.totp_last_step < step))
+                                 .values(totp_last_step=step))
+        return spent.rowcount == 1
+
+    def confirm_enrolment(self, user_id: int, secret: str, code: object) -> bool:
+        """Enrol `secret` when `code` is its current code and the account has no factor yet."""
+        step = totp.matching_step(secret, code, None)
+        if step is None:
+            return False
+        with self.engine.begin() as conn:
+            done = conn.execute(update(desk_users)
+                                .where(desk_users.c.id == user_id, desk_users.c.totp_secret.is_(None))
+                                .values(totp_secret=secret, totp_last_step=step, totp_enrolled_at=now()))
+        return done.rowcount == 1

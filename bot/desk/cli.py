@@ -2,6 +2,10 @@
 
 Passwords are read from a prompt (twice) or, when standard input is not a terminal, from its first
 line; never from the command line, where other users of the machine could see them.
+
+Every account gets a second factor (TOTP) when it is created: the command prints its secret and
+otpauth:// URI once, for the person to add to an authenticator app. `reset-totp` makes a new one
+(lost phone; supervisors), `remove-totp` removes it so a non-supervisor enrols again at the next login.
 """
 
 from __future__ import annotations
@@ -42,16 +46,54 @@ def read_password(prompt: str = "Password: ") -> str:
     return line[:-1] if line.endswith("\n") else line
 
 
+def _print_totp(email: str, secret: str) -> None:
+    from bot.desk.totp import grouped, provisioning_uri
+
+    print("second factor (TOTP): add it to an authenticator app, then keep this secret nowhere else")
+    print(f"  secret: {grouped(secret)}")
+    print(f"  uri:    {provisioning_uri(secret, email)}")
+
+
 def _create_user(args: argparse.Namespace) -> int:
     from bot.desk.accounts import AccountError
 
     accounts = _accounts(args)
     try:
-        user = accounts.create(args.email, args.name, read_password().rstrip("\r"), args.role)
+        user = accounts.create(args.email, args.name, read_password().rstrip("\r"), args.role, with_totp=not args.totp_at_login)
     except AccountError as exc:
         print(f"not created: {exc}", file=sys.stderr)
         return 1
     print(f"created {user.email} ({', '.join(sorted(user.roles))})")
+    secret = accounts.totp_secret(user.email)
+    if secret:
+        _print_totp(user.email, secret)
+    else:
+        print("second factor: enrolled at the first login")
+    return 0
+
+
+def _reset_totp(args: argparse.Namespace) -> int:
+    secret = _accounts(args).reset_totp(args.email)
+    if secret is None:
+        print(f"no account with e-mail {args.email}", file=sys.stderr)
+        return 1
+    print(f"new second factor for {args.email} (the old one no longer works; its sessions ended)")
+    _print_totp(args.email.strip().lower(), secret)
+    return 0
+
+
+def _remove_totp(args: argparse.Namespace) -> int:
+    from bot.desk.accounts import AccountError
+
+    try:
+        found = _accounts(args).remove_totp(args.email)
+    except AccountError as exc:
+        print(f"not removed: {exc}", file=sys.stderr)
+        return 1
+    if not found:
+        print(f"no account with e-mail {args.email}", file=sys.stderr)
+        return 1
+    print(f"second factor of {args.email} removed: a new one is enrolled at the next login (its sessions ended)")
     return 0
 
 
@@ -63,7 +105,8 @@ def _list_users(args: argparse.Namespace) -> int:
     for user in users:
         last = user.last_login_at.strftime("%Y-%m-%d %H:%M UTC") if user.last_login_at else "never"
         state = "active" if user.active else "DISABLED"
-        print(f"{user.email:40} {state:8} {','.join(sorted(user.roles)):28} last login: {last:20} {user.name}")
+        factor = "totp" if user.totp else "no-totp"
+        print(f"{user.email:40} {state:8} {factor:7} {','.join(sorted(user.roles)):28} last login: {last:20} {user.name}")
     return 0
 
 
@@ -136,6 +179,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     create.add_argument("--email", required=True)
     create.add_argument("--name", required=True, help="the name shown in the desk")
     create.add_argument("--role", action="append", required=True, choices=ROLE_CHOICES, help="repeat for several roles")
+    create.add_argument("--totp-at-login", action="store_true",
+                        help="no second factor now: the person enrols one at the first login (not for supervisors)")
     create.set_defaults(func=_create_user)
 
     listing = commands.add_parser("list-users", parents=[common], help="list staff accounts")
@@ -151,3 +196,13 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    help="set a new password (prompt or standard input) and end the account's sessions")
     password.add_argument("--email", required=True)
     password.set_defaults(func=_set_password)
+
+    reset = commands.add_parser("reset-totp", parents=[common],
+                                help="give an account a new second factor (prints it) and end its sessions")
+    reset.add_argument("--email", required=True)
+    reset.set_defaults(func=_reset_totp)
+
+    remove = commands.add_parser("remove-totp", parents=[common],
+                                 help="remove an account's second factor: it enrols a new one at the next login (not supervisors)")
+    remove.add_argument("--email", required=True)
+    remove.set_defaults(func=_remove_totp)

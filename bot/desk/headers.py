@@ -20,7 +20,9 @@ HEADERS = {
 
 
 class SecurityHeaders:
-    def __init__(self, app: ASGIApp, hsts: bool = False):
+    """`hsts`: True sends Strict-Transport-Security always; None (the default setting) on HTTPS requests."""
+
+    def __init__(self, app: ASGIApp, hsts: bool | None = None):
         self.app = app
         self.hsts = hsts
 
@@ -29,13 +31,14 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
         static = scope.get("path", "").startswith("/static/")
+        hsts = self.hsts if self.hsts is not None else scope.get("scheme") == "https"
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
                 for name, value in HEADERS.items():
                     headers.setdefault(name, value)
-                if self.hsts:
+                if hsts:
                     headers.setdefault("strict-transport-security", "max-age=31536000")
                 headers.setdefault("cache-control", "public, max-age=3600" if static else "no-store")
             await send(message)

@@ -58,7 +58,9 @@ def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
-def hash_password(password: str, *, n: int = N, r: int = R, p: int = P) -> str:
+def hash_password(password: str, *, n: int | None = None, r: int | None = None, p: int | None = None) -> str:
+    """A new hash; the parameters default to N, R, P as they are at the call."""
+    n, r, p = n or N, r or R, p or P
     salt = secrets.token_bytes(SALT_BYTES)
     return f"scrypt${n}${r}${p}${_b64(salt)}${_b64(_key(password, salt, n, r, p))}"
 

@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.templating import Jinja2Templates
 
 from bot.desk.accounts import ROLE_LABELS, Accounts
+from bot.desk.challenges import Challenges
 from bot.desk.sections import sections_for
 from bot.desk.sessions import Sessions
 from bot.desk.settings import DeskSettings
@@ -53,6 +54,7 @@ class Desk:
     sessions: Sessions
     throttle: LoginThrottle
     templates: Jinja2Templates
+    challenges: Challenges
 
     @classmethod
     def build(cls, engine: Engine, settings: DeskSettings) -> Desk:
@@ -63,6 +65,7 @@ class Desk:
             sessions=Sessions(engine, settings.session_idle, settings.session_max),
             throttle=LoginThrottle(engine, settings.login_max_failures, settings.login_max_failures_per_ip, settings.login_window),
             templates=make_templates(),
+            challenges=Challenges(engine),
         )
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:

@@ -38,13 +38,25 @@ def _number(env: Mapping[str, str], name: str, default: float, low: float, high:
     return value
 
 
+def _cookie_secure(env: Mapping[str, str]) -> bool | None:
+    raw = env.get("DESK_COOKIE_SECURE", "").strip().lower()
+    if raw in {"", "auto"}:
+        return None
+    if not _flag(env, "DESK_COOKIE_SECURE", True):
+        raise SettingsError("DESK_COOKIE_SECURE cannot be 0: cookies are Secure except when the desk is opened at "
+                            "http://localhost or http://127.0.0.1, where browsers would refuse them; leave it unset")
+    return True
+
+
 @dataclass(frozen=True)
 class DeskSettings:
-    cookie_secure: bool = False  # DESK_COOKIE_SECURE=1 behind HTTPS
+    # None: Secure (with the __Host- prefix) unless the request came over http:// to localhost,
+    # 127.0.0.1 or ::1; True (DESK_COOKIE_SECURE=1): Secure even there. Never off on another host.
+    cookie_secure: bool | None = None
     session_idle: dt.timedelta = dt.timedelta(hours=8)  # DESK_SESSION_IDLE_HOURS
     session_max: dt.timedelta = dt.timedelta(hours=12)  # DESK_SESSION_MAX_HOURS: even when active
-    login_max_failures: int = 5  # per e-mail address within the window (DESK_LOGIN_MAX_FAILURES)
-    login_max_failures_per_ip: int = 20  # per client IP (DESK_LOGIN_MAX_FAILURES_PER_IP): offices share one
+    login_max_failures: int = 5  # per (client IP, account) within the window (DESK_LOGIN_MAX_FAILURES)
+    login_max_failures_per_ip: int = 20  # per client IP, any account (DESK_LOGIN_MAX_FAILURES_PER_IP): offices share one
     login_window: dt.timedelta = dt.timedelta(minutes=15)  # DESK_LOGIN_WINDOW_MINUTES
     max_body_bytes: int = 1024 * 1024  # DESK_MAX_BODY_BYTES, per request
     service_name: str = SERVICE_NAME
@@ -57,7 +69,7 @@ class DeskSettings:
         if longest < idle:
             raise SettingsError("DESK_SESSION_MAX_HOURS must not be shorter than DESK_SESSION_IDLE_HOURS")
         return cls(
-            cookie_secure=_flag(env, "DESK_COOKIE_SECURE", False),
+            cookie_secure=_cookie_secure(env),
             session_idle=dt.timedelta(hours=idle),
             session_max=dt.timedelta(hours=longest),
             login_max_failures=int(_number(env, "DESK_LOGIN_MAX_FAILURES", 5, 1, 1000)),

@@ -1,5 +1,12 @@
-"""Login throttling: failed attempts per e-mail address and per client IP, kept in the database
-(so a restart does not reset them) for the window only, under a hash of the address or IP."""
+"""Login throttling, kept in the database (so a restart does not reset it) for the window only, under
+a hash of what it counts.
+
+Failed attempts (a wrong password or a wrong second-factor code) are counted per (client address,
+account) — DESK_LOGIN_MAX_FAILURES — and, looser, per client address whatever the account —
+DESK_LOGIN_MAX_FAILURES_PER_IP. There is deliberately no count per account alone: that would let
+anyone lock an advisor out by failing on purpose from anywhere. From the advisor's own address the
+pair count is theirs alone; an attacker's failures fill the attacker's pair and address counts.
+"""
 
 from __future__ import annotations
 
@@ -20,16 +27,17 @@ def _key(kind: str, value: str) -> str:
 
 
 class LoginThrottle:
-    def __init__(self, engine: Engine, max_per_email: int, max_per_ip: int, window: dt.timedelta):
+    def __init__(self, engine: Engine, max_per_pair: int, max_per_ip: int, window: dt.timedelta):
         self.engine = engine
-        self.limits = {"email": max_per_email, "ip": max_per_ip}
+        self.limits = {"pair": max_per_pair, "ip": max_per_ip}
         self.window = window
 
     def _keys(self, email: str, ip: str) -> dict[str, str]:
-        return {"email": _key("email", normalise_email(email)[:300]), "ip": _key("ip", ip or "unknown")}
+        address = ip or "unknown"
+        return {"pair": _key("pair", f"{address}\n{normalise_email(email)[:300]}"), "ip": _key("ip", address)}
 
     def retry_after(self, email: str, ip: str) -> int:
-        """Seconds until this e-mail address and this IP may try again; 0 when they may now."""
+        """Seconds until this address may try this account again; 0 when it may now."""
         current = now()
         since = current - self.window
         wait = 0.0
@@ -52,10 +60,10 @@ class LoginThrottle:
             conn.execute(delete(desk_login_failures).where(desk_login_failures.c.failed_at <= current - self.window))
             conn.execute(insert(desk_login_failures), [{"key": k, "failed_at": current} for k in self._keys(email, ip).values()])
 
-    def succeeded(self, email: str) -> None:
-        """A correct login clears the address's failures (not the IP's)."""
+    def succeeded(self, email: str, ip: str) -> None:
+        """A complete login (password and code) clears this address's failures for this account only."""
         with self.engine.begin() as conn:
-            conn.execute(delete(desk_login_failures).where(desk_login_failures.c.key == self._keys(email, "")["email"]))
+            conn.execute(delete(desk_login_failures).where(desk_login_failures.c.key == self._keys(email, ip)["pair"]))
 
     def failures(self, email: str, ip: str) -> dict[str, int]:
         since = now() - self.window

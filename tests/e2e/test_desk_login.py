@@ -1,7 +1,9 @@
 """The advisor desk as a real process: `infomigra desk serve` on a free loopback port, a fresh
 SQLite database, accounts made with `infomigra desk create-user`, and a real Chromium.
 
-`running_desk` is reusable by the desk's later features."""
+`running_desk` is reusable by the desk's later features; every account it makes has the second factor
+that `create-user` printed, and `Desk.code(email)` gives a fresh code of it (`browser_login` and
+`login(..., desk=desk)` log in through the real pages: password, then code)."""
 
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ from playwright.sync_api import sync_playwright
 from bot.desk.app import create_app
 from bot.desk.settings import DeskSettings
 from bot.store.db import get_engine
+from tests.desk_totp import code_for, second_factor_sync
 from tests.stack import _stop, _wait, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,6 +40,17 @@ class Desk:
     url: str
     env: dict[str, str]
     log: Path
+    secrets: dict[str, str]  # e-mail → the TOTP secret `create-user` printed
+
+    def engine(self):  # noqa: ANN201
+        return get_engine(self.env["DATABASE_URL"])
+
+    def code(self, email: str) -> str:
+        """A code of the account's second factor that the desk has not accepted yet."""
+        return code_for(self.engine(), email)
+
+
+SECRET_LINE = re.compile(r"^\s*secret: ([A-Z2-7 ]+)$", re.MULTILINE)
 
 
 @contextmanager
@@ -46,17 +60,19 @@ def running_desk(work_dir: Path, accounts: dict[str, tuple[str, list[str]]] = AC
     work_dir.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{work_dir / 'desk.db'}", **(extra_env or {})}
     subprocess.run([INFOMIGRA, "db", "upgrade"], cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
+    secrets: dict[str, str] = {}
     for email, (name, roles) in accounts.items():
         role_args = [arg for role in roles for arg in ("--role", role)]
-        subprocess.run([INFOMIGRA, "desk", "create-user", "--email", email, "--name", name, *role_args],
-                       cwd=ROOT, env=env, input=PASSWORD + "\n", text=True, check=True, capture_output=True)
+        created = subprocess.run([INFOMIGRA, "desk", "create-user", "--email", email, "--name", name, *role_args],
+                                 cwd=ROOT, env=env, input=PASSWORD + "\n", text=True, check=True, capture_output=True)
+        secrets[email] = SECRET_LINE.search(created.stdout).group(1).replace(" ", "")
     port = free_port()
     log = work_dir / "desk.log"
     proc = subprocess.Popen([INFOMIGRA, "desk", "serve", "--host", "127.0.0.1", "--port", str(port)], cwd=ROOT, env=env,
                             stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True)
     try:
         _wait(f"http://127.0.0.1:{port}/login", proc, log, 30)
-        yield Desk(f"http://127.0.0.1:{port}", env, log)
+        yield Desk(f"http://127.0.0.1:{port}", env, log, secrets)
     finally:
         _stop(proc)
 
@@ -71,9 +87,20 @@ def form_token(html: str) -> str:
     return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
 
 
-def login(client: httpx.Client, email: str, password: str) -> httpx.Response:
+def login(client: httpx.Client, email: str, password: str, desk: Desk | None = None) -> httpx.Response:
+    """The password step; with `desk`, also the code step when the password was right."""
     token = form_token(client.get("/login").text)
-    return client.post("/login", data={"email": email, "password": password, "csrf_token": token})
+    response = client.post("/login", data={"email": email, "password": password, "csrf_token": token})
+    return second_factor_sync(client, response, desk.engine(), email) if desk else response
+
+
+def browser_login(page, desk: Desk, email: str, password: str = PASSWORD) -> None:  # noqa: ANN001
+    """Log in through the real pages in the browser: e-mail and password, then a fresh code."""
+    page.get_by_label("Correo electrónico").fill(email)
+    page.get_by_label("Contraseña").fill(password)
+    page.get_by_role("button", name="Entrar").click()
+    page.get_by_label("Código de verificación").fill(desk.code(email))
+    page.get_by_role("button", name="Verificar").click()
 
 
 def test_every_route_refuses_a_stranger(desk, tmp_path):
@@ -108,7 +135,10 @@ def test_posts_without_the_csrf_token_are_refused(desk):
         client.cookies.clear()  # no login-form cookie: refused
         no_cookie = client.post("/login", data={"email": "ana.asesora@example.org", "password": PASSWORD, "csrf_token": token})
         assert no_cookie.status_code == 403
-        assert login(client, "ana.asesora@example.org", PASSWORD).status_code == 303
+        half = login(client, "ana.asesora@example.org", PASSWORD)  # the password alone opens nothing
+        assert half.status_code == 303 and half.headers["location"] == "/login/codigo"
+        assert client.get("/api/me").status_code == 401
+        assert second_factor_sync(client, half, desk.engine(), "ana.asesora@example.org").status_code == 303
         assert client.post("/logout").status_code == 403
         assert client.post("/logout", data={"csrf_token": "inventado"}).status_code == 403
         assert client.post("/logout", headers={"X-CSRF-Token": "inventado"}).status_code == 403
@@ -141,6 +171,15 @@ def test_an_advisor_logs_in_sees_the_home_and_logs_out_in_chromium(desk):
 
             page.get_by_label("Contraseña").fill(PASSWORD)
             page.get_by_role("button", name="Entrar").click()
+            page.get_by_role("heading", name="Verificación en dos pasos").wait_for()
+            assert page.url == f"{desk.url}/login/codigo"
+            page.get_by_label("Código de verificación").fill("000000" if desk.code("ana.asesora@example.org") != "000000" else "111111")
+            page.get_by_role("button", name="Verificar").click()
+            page.get_by_role("alert").wait_for()
+            assert "El código no es correcto" in page.get_by_role("alert").inner_text()
+            page.screenshot(path=str(SCREENSHOTS / "desk-login-code.png"))
+            page.get_by_label("Código de verificación").fill(desk.code("ana.asesora@example.org"))
+            page.get_by_role("button", name="Verificar").click()
             page.get_by_role("heading", name="Hola, Ana Quispe Mamani").wait_for()
             assert page.url == f"{desk.url}/"
             assert "ana.asesora@example.org" in page.content()
@@ -149,6 +188,7 @@ def test_an_advisor_logs_in_sees_the_home_and_logs_out_in_chromium(desk):
             assert nav.get_by_role("link", name="Sugerencias").is_visible()  # a supervisor sees both
             cookies = {c["name"]: c for c in page.context.cookies()}
             assert cookies["desk_session"]["httpOnly"] and cookies["desk_session"]["sameSite"] == "Strict"
+            assert not cookies["desk_session"]["secure"]  # served on http://127.0.0.1: plain name, not Secure
             assert page.evaluate("document.cookie") == ""  # not readable from JavaScript
             assert page.evaluate("typeof window.desk.api") == "function"
             me = page.evaluate("window.desk.api('/api/me').then(r => r.json())")

@@ -14,7 +14,7 @@ from playwright.sync_api import expect, sync_playwright
 
 from bot.store.db import get_engine
 from bot.suggestions import service
-from tests.e2e.test_desk_login import CHROMIUM_ARGS, PASSWORD, SCREENSHOTS, running_desk
+from tests.e2e.test_desk_login import CHROMIUM_ARGS, SCREENSHOTS, browser_login, running_desk
 from tests.fakes.rasa_events import FakeRasa
 
 TOKEN = "token-de-prueba-del-navegador"
@@ -89,9 +89,7 @@ def test_a_reviewer_filters_opens_moves_tags_notes_and_answers_in_chromium(desk,
 
             page.goto(f"{desk.url}/sugerencias")
             assert "/login" in page.url
-            page.get_by_label("Correo electrónico").fill("rolando@example.org")
-            page.get_by_label("Contraseña").fill(PASSWORD)
-            page.get_by_role("button", name="Entrar").click()
+            browser_login(page, desk, "rolando@example.org")
             expect(page.get_by_role("heading", name="Sugerencias", exact=True)).to_be_visible()
             assert page.url == f"{desk.url}/sugerencias"
             rows = page.locator("table.sg-table tbody tr")
@@ -123,7 +121,9 @@ def test_a_reviewer_filters_opens_moves_tags_notes_and_answers_in_chromium(desk,
             expect(page.get_by_role("heading", level=1)).to_contain_text(refs[0])
             expect(page.locator(".sg-text")).to_contain_text("Llevo un mes llamando al consulado en Madrid")
             facts = page.locator(".sg-facts")
-            expect(facts).to_contain_text("+34612345678")
+            expect(facts).not_to_contain_text("+34612345678")  # contacts: supervisors only
+            expect(facts).to_contain_text("Dejó un contacto (solo lo ve supervisión)")
+            assert "+34612345678" not in page.content() and "maria.q@correo.pe" not in page.content()
             expect(facts).to_contain_text("Madrid")
             expect(facts).to_contain_text("WhatsApp")
             expect(page.get_by_role("button", name="Archivar")).to_have_count(0)  # not allowed from "nueva"
@@ -169,7 +169,7 @@ def test_a_reviewer_filters_opens_moves_tags_notes_and_answers_in_chromium(desk,
             assert len(rasa.requests) == 1
             call = rasa.requests[0]
             assert call["path"] == "/conversations/whatsapp:+34612345678/tracker/events"
-            assert "token" not in call["query"] and call["query"]["output_channel"] == ["latest"]
+            assert "token" not in call["query"] and call["query"]["output_channel"] == ["whatsapp"]  # the person's channel (60916b3)
             assert call["jwt"]["user"]["role"] == "admin"  # a JWT signed with RASA_JWT_SECRET, as Bearer
             assert call["body"]["text"].startswith(f"Respuesta a tu mensaje {refs[0]} ")
             assert call["body"]["metadata"] == {"source": "desk", "suggestion": refs[0]}

@@ -21,7 +21,7 @@ from playwright.sync_api import expect, sync_playwright
 from bot.handoff import messages as say
 from bot.handoff.store import HandoffStore
 from bot.store.db import get_engine
-from tests.e2e.test_desk_login import CHROMIUM_ARGS, PASSWORD, form_token, running_desk
+from tests.e2e.test_desk_login import CHROMIUM_ARGS, PASSWORD, browser_login, login, running_desk
 from tests.stack import ROOT, _stop, _wait, running_stack
 
 pytestmark = pytest.mark.e2e
@@ -97,9 +97,7 @@ def write(page, text: str) -> None:
 def advisor_page(browser, desk, errors, email="ana.asesora@example.org"):
     page = watch(browser.new_context(viewport={"width": 1366, "height": 900}, locale="es-PE").new_page(), errors)
     page.goto(f"{desk.url}/cola")
-    page.get_by_label("Correo electrónico").fill(email)
-    page.get_by_label("Contraseña").fill(PASSWORD)
-    page.get_by_role("button", name="Entrar").click()
+    browser_login(page, desk, email)  # password, then a code of the account's second factor
     expect(page.get_by_role("heading", name="Cola de conversaciones")).to_be_visible()
     return page
 
@@ -107,8 +105,7 @@ def advisor_page(browser, desk, errors, email="ana.asesora@example.org"):
 @contextmanager
 def desk_client(desk, email="ana.asesora@example.org") -> Iterator[httpx.Client]:
     with httpx.Client(base_url=desk.url, timeout=30) as client:
-        token = form_token(client.get("/login").text)
-        assert client.post("/login", data={"email": email, "password": PASSWORD, "csrf_token": token}).status_code == 303
+        assert login(client, email, PASSWORD, desk=desk).status_code == 303
         client.headers["X-CSRF-Token"] = client.get("/api/me").json()["csrf_token"]
         yield client
 

@@ -43,7 +43,7 @@ from bot.store.db import database_url, get_engine
 from bot.suggestions import dates
 from bot.suggestions.schema import suggestions
 from tests.databases import ADMIN_URL, ensure_postgres, migrated_engine
-from tests.e2e.test_desk_login import CHROMIUM_ARGS, PASSWORD, SCREENSHOTS, running_desk
+from tests.e2e.test_desk_login import CHROMIUM_ARGS, PASSWORD, SCREENSHOTS, browser_login, running_desk
 from tests.stack import ROOT
 
 pytestmark = pytest.mark.e2e
@@ -338,9 +338,7 @@ def test_the_report_reads_well_in_chromium_and_in_the_desk(month, tmp_path):
                 problems: list[str] = []
                 page.on("console", lambda message: problems.append(message.text) if message.type == "error" else None)
                 page.goto(f"{desk.url}/informes")
-                page.get_by_label("Correo electrónico").fill(SUPERVISOR_EMAIL)
-                page.get_by_label("Contraseña").fill(PASSWORD)
-                page.get_by_role("button", name="Entrar").click()
+                browser_login(page, desk, SUPERVISOR_EMAIL)
                 expect(page.get_by_role("heading", name="Informes mensuales")).to_be_visible()
                 row = page.locator(f"#m-{month['name']}")
                 expect(row).to_contain_text("Sin generar")

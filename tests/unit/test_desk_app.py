@@ -1,11 +1,15 @@
-"""The desk application in-process (httpx over ASGI) against SQLite and PostgreSQL: login, sessions,
-CSRF, throttling, roles, and that no route answers without a login."""
+"""The desk application in-process (httpx over ASGI) against SQLite and PostgreSQL: login (password
+and second factor), sessions, cookies, CSRF, throttling, roles, and that no route answers without a login.
+
+The client speaks https (as the desk is served in production), so its cookies are Secure and
+named with the __Host- prefix."""
 
 import datetime as dt
 import functools
 import re
 
 import httpx
+import pyotp
 import pytest
 from sqlalchemy import func, insert, select
 from starlette.responses import JSONResponse
@@ -13,17 +17,25 @@ from starlette.routing import Mount, Route
 
 from bot.desk import sessions as sessions_module
 from bot.desk.access import requires
+from bot.desk.accounts import Accounts
 from bot.desk.app import check_guarded, create_app
 from bot.desk.passwords import hash_password
-from bot.desk.schema import desk_sessions, desk_users
-from bot.desk.settings import DeskSettings
+from bot.desk.schema import desk_login_failures, desk_sessions, desk_users
+from bot.desk.settings import DeskSettings, SettingsError
 from bot.store.clock import now
 from tests.databases import migrated_engine
+from tests.desk_totp import cheap_passwords, enrolled, enrolment_secret, second_factor
 
 PASSWORD = "clave-de-prueba-larga"
 USERS = {"asesora@example.org": ("Ana Asesora", "advisor"), "revisor@example.org": ("Rolando Revisor", "reviewer"),
          "jefa@example.org": ("Julia Supervisora", "supervisor")}
-BASE = "http://desk.test"
+BASE = "https://desk.test"
+SESSION = "__Host-desk_session"
+
+
+@pytest.fixture(autouse=True)
+def _cheap_passwords(monkeypatch):
+    cheap_passwords(monkeypatch)
 
 
 @functools.lru_cache(maxsize=1)
@@ -37,7 +49,7 @@ def engine(request, tmp_path):
         with engine.begin() as conn:
             conn.execute(insert(desk_users), [
                 {"email": email, "display_name": name, "password_hash": stored_password(), "roles": role, "active": True,
-                 "created_at": now()} for email, (name, role) in USERS.items()])
+                 "created_at": now(), **enrolled()} for email, (name, role) in USERS.items()])
         yield engine
 
 
@@ -66,9 +78,14 @@ def form_token(html: str) -> str:
     return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
 
 
-async def login(client, email, password=PASSWORD, **extra) -> httpx.Response:
+async def password_step(client, email, password=PASSWORD, **extra) -> httpx.Response:
     page = await client.get("/login")
     return await client.post("/login", data={"email": email, "password": password, "csrf_token": form_token(page.text), **extra})
+
+
+async def login(client, email, password=PASSWORD, **extra) -> httpx.Response:
+    """Password, then (when it was right) a fresh code of the account's second factor."""
+    return await second_factor(client, await password_step(client, email, password, **extra), email)
 
 
 def guarded_routes(app):
@@ -83,7 +100,8 @@ def test_every_route_has_an_access_rule(engine):
     check_guarded(app.routes)
     paths = {r.path for r in app.routes if isinstance(r, Route)}
     assert {"/", "/login", "/logout", "/api/me", "/cola", "/sugerencias"} <= paths
-    assert [r.path for r in app.routes if isinstance(r, Route) and r.endpoint.desk_access == "public"] == ["/login", "/login"]
+    public = [r.path for r in app.routes if isinstance(r, Route) and r.endpoint.desk_access == "public"]
+    assert public == ["/login", "/login", "/login/codigo", "/login/codigo"]
 
     async def naked(request):
         return JSONResponse({})
@@ -108,7 +126,7 @@ async def test_nothing_answers_without_a_login(engine, client):
         checked += 1
     assert checked >= 6
     assert (await client.get("/cola")).headers["location"] == "/login?next=/cola"
-    client.cookies.set("desk_session", "inventada")
+    client.cookies.set(SESSION, "inventada")
     assert (await client.get("/api/me")).status_code == 401
     assert (await client.get("/")).headers["location"] == "/login?aviso=sesion"
 
@@ -119,8 +137,9 @@ async def test_login_home_and_logout(engine, client):
     assert '<label for="email">' in page.text and 'autocomplete="current-password"' in page.text
     response = await login(client, "Asesora@Example.org")
     assert response.status_code == 303 and response.headers["location"] == "/"
-    cookie = next(c for c in response.headers.get_list("set-cookie") if c.startswith("desk_session="))
-    assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Secure" not in cookie
+    cookie = next(c for c in response.headers.get_list("set-cookie") if c.startswith(SESSION + "="))
+    assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Secure" in cookie and "Path=/" in cookie
+    assert "Domain" not in cookie
     home = await client.get("/")
     assert home.status_code == 200
     assert "Hola, Ana Asesora" in home.text and "asesora@example.org" in home.text and "Asesor/a" in home.text
@@ -246,8 +265,6 @@ async def test_an_idle_session_expires(client, monkeypatch):
 
 async def test_a_disabled_account_is_logged_out(engine, client):
     await login(client, "asesora@example.org")
-    from bot.desk.accounts import Accounts
-
     Accounts(engine).set_active("asesora@example.org", False)
     assert (await client.get("/api/me")).status_code == 401
     assert (await login(client, "asesora@example.org")).status_code == 401
@@ -285,5 +302,122 @@ async def test_bad_input_gets_a_4xx_never_a_500(engine, client):
     lost = await client.get("/no-existe")
     assert lost.status_code == 404 and "Página no encontrada" in lost.text and "Cerrar sesión" in lost.text
     client.cookies.clear()
-    client.cookies.set("desk_session", "%FF" * 300)
+    client.cookies.set(SESSION, "%FF" * 300)
     assert (await client.get("/")).status_code == 303
+
+
+# --- desk defaults: cookies, second factor, lockout ------------------------------------------------
+
+def client_at(app, base: str, address: str = "127.0.0.1") -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app, client=(address, 50000)), base_url=base)
+
+
+@pytest.mark.parametrize(("base", "secure"), [("https://desk.test", True), ("http://desk.example.gob.pe", True),
+                                              ("http://localhost:8010", False), ("http://127.0.0.1:8010", False),
+                                              ("http://[::1]:8010", False)])
+async def test_cookies_are_secure_with_the_host_prefix_except_on_plain_http_localhost(engine, base, secure):
+    async with client_at(make_app(engine), base) as client:
+        page = await client.get("/login")
+        for cookie in page.headers.get_list("set-cookie"):
+            assert cookie.startswith("__Host-") == secure and ("Secure" in cookie) == secure, cookie
+            assert "Path=/" in cookie and "Domain" not in cookie
+        if not secure:  # a browser keeps them: the whole login works over plain http on this machine
+            response = await login(client, "asesora@example.org")
+            assert response.status_code == 303 and response.headers["location"] == "/"
+            assert any(c.startswith("desk_session=") and "Secure" not in c for c in response.headers.get_list("set-cookie"))
+            assert (await client.get("/api/me")).status_code == 200
+
+
+async def test_a_secure_desk_ignores_a_cookie_without_the_host_prefix(engine, client):
+    await login(client, "asesora@example.org")
+    token = client.cookies[SESSION]
+    client.cookies.clear()
+    client.cookies.set("desk_session", token)  # e.g. planted over http by a sibling domain
+    assert (await client.get("/api/me")).status_code == 401
+    client.cookies.set(SESSION, token)
+    assert (await client.get("/api/me")).status_code == 200
+
+
+def test_cookie_security_cannot_be_turned_off():
+    with pytest.raises(SettingsError):
+        DeskSettings.from_env({"DESK_COOKIE_SECURE": "0"})
+    assert DeskSettings.from_env({}).cookie_secure is None and DeskSettings.from_env({"DESK_COOKIE_SECURE": "1"}).cookie_secure
+
+
+async def test_a_right_password_alone_opens_nothing(client):
+    response = await password_step(client, "asesora@example.org")
+    assert response.status_code == 303 and response.headers["location"] == "/login/codigo"
+    assert not any(c.startswith(SESSION) for c in response.headers.get_list("set-cookie"))
+    assert (await client.get("/api/me")).status_code == 401
+    assert (await client.get("/")).status_code == 303
+    page = await client.get("/login/codigo")
+    assert page.status_code == 200 and 'autocomplete="one-time-code"' in page.text and "totp-secret" not in page.text
+    wrong = await client.post("/login/codigo", data={"code": "000000", "csrf_token": form_token(page.text)})
+    assert wrong.status_code == 401 and "El código no es correcto" in wrong.text
+    assert (await client.get("/api/me")).status_code == 401
+
+
+async def test_a_used_code_never_opens_a_second_session(engine, client):
+    assert (await login(client, "asesora@example.org")).status_code == 303
+    with engine.connect() as conn:
+        secret, last = conn.execute(select(desk_users.c.totp_secret, desk_users.c.totp_last_step)
+                                    .where(desk_users.c.email == "asesora@example.org")).one()
+    used = pyotp.TOTP(secret).generate_otp(last)
+    async with client_for(client._transport.app) as thief:
+        assert (await password_step(thief, "asesora@example.org")).status_code == 303
+        page = await thief.get("/login/codigo")
+        replay = await thief.post("/login/codigo", data={"code": used, "csrf_token": form_token(page.text)})
+        assert replay.status_code == 401 and (await thief.get("/api/me")).status_code == 401
+    for earlier in range(last - 3, last):  # nor an older code still inside the drift window
+        assert not Accounts(engine).use_code(Accounts(engine).by_email("asesora@example.org").id,
+                                             pyotp.TOTP(secret).generate_otp(earlier))
+
+
+async def test_wrong_codes_count_as_failed_logins_and_end_the_step(engine, client):
+    await password_step(client, "asesora@example.org")
+    token = form_token((await client.get("/login/codigo")).text)
+    statuses = [(await client.post("/login/codigo", data={"code": f"{i:06d}", "csrf_token": token})).status_code for i in range(5)]
+    assert statuses == [401, 401, 401, 401, 303]  # the fifth wrong code ends the half-done login
+    assert (await client.get("/login/codigo")).headers["location"] == "/login?aviso=codigo"
+    blocked = await password_step(client, "asesora@example.org")  # five failures from this address for this account
+    assert blocked.status_code == 429
+
+
+async def test_failures_from_elsewhere_never_lock_an_advisor_out(engine):
+    app = make_app(engine)
+    async with client_at(app, BASE, "203.0.113.66") as attacker:
+        statuses = [(await password_step(attacker, "asesora@example.org", f"adivinando-{i}")).status_code for i in range(8)]
+        assert statuses == [401] * 5 + [429] * 3
+    async with client_at(app, BASE, "10.1.2.3") as advisor:
+        response = await login(advisor, "asesora@example.org")
+        assert response.status_code == 303 and response.headers["location"] == "/"
+    with engine.connect() as conn:  # nothing is counted per account alone
+        assert conn.execute(select(func.count()).select_from(desk_login_failures)).scalar_one() == 5 * 2
+
+
+async def test_a_supervisor_without_a_second_factor_cannot_log_in(engine, client):
+    with engine.begin() as conn:
+        conn.execute(desk_users.update().where(desk_users.c.email == "jefa@example.org").values(totp_secret=None))
+    refused = await password_step(client, "jefa@example.org")
+    assert refused.status_code == 403 and "segundo factor" in refused.text
+    assert (await client.get("/login/codigo")).status_code == 303
+    assert (await client.get("/api/me")).status_code == 401
+
+
+async def test_an_account_without_a_second_factor_enrols_at_its_next_login(engine, client):
+    with engine.begin() as conn:
+        conn.execute(desk_users.update().where(desk_users.c.email == "revisor@example.org").values(totp_secret=None))
+    response = await password_step(client, "revisor@example.org")
+    assert response.headers["location"] == "/login/codigo"
+    page = await client.get("/login/codigo")
+    assert "Active el segundo factor" in page.text and "otpauth://totp/" in page.text
+    secret = enrolment_secret(page.text)
+    assert (await client.get("/api/me")).status_code == 401  # nothing opens before the code
+    wrong = await client.post("/login/codigo", data={"code": "123456", "csrf_token": form_token(page.text)})
+    assert wrong.status_code == 401 and Accounts(engine).totp_secret("revisor@example.org") is None
+    done = await client.post("/login/codigo", data={"code": pyotp.TOTP(secret).now(), "csrf_token": form_token(page.text)})
+    assert done.status_code == 303 and (await client.get("/api/me")).status_code == 200
+    assert Accounts(engine).totp_secret("revisor@example.org") == secret
+    async with client_for(client._transport.app) as later:  # from now on: a code of that secret
+        assert (await password_step(later, "revisor@example.org")).headers["location"] == "/login/codigo"
+        assert "totp-secret" not in (await later.get("/login/codigo")).text

@@ -7,6 +7,7 @@ import pytest
 
 from bot.cli import build_parser, main
 from bot.desk.accounts import Accounts
+from bot.desk.totp import grouped
 from tests.databases import migrated_engine
 
 PASSWORD = "clave-de-prueba-larga"
@@ -27,7 +28,10 @@ def test_accounts_are_created_listed_disabled_and_enabled(monkeypatch, capsys, d
     engine, url = database
     assert run(monkeypatch, url, "create-user", "--email", "Ana@Example.org", "--name", "Ana Quispe",
                "--role", "advisor", "--role", "supervisor", stdin=PASSWORD + "\n") == 0
-    assert "created ana@example.org (advisor, supervisor)" in capsys.readouterr().out
+    created = capsys.readouterr().out
+    assert "created ana@example.org (advisor, supervisor)" in created
+    secret = Accounts(engine).totp_secret("ana@example.org")
+    assert secret and grouped(secret) in created and "otpauth://totp/" in created and secret in created
     assert Accounts(engine).authenticate("ana@example.org", PASSWORD) is not None
     assert run(monkeypatch, url, "list-users") == 0
     listing = capsys.readouterr().out
@@ -69,3 +73,28 @@ def test_a_database_without_the_tables_is_named(monkeypatch, capsys, tmp_path):
     with pytest.raises(SystemExit) as exit_:
         run(monkeypatch, f"sqlite:///{tmp_path / 'vacia.db'}", "list-users")
     assert exit_.value.code == 2 and "infomigra db upgrade" in capsys.readouterr().err
+
+
+def test_the_second_factor_is_enrolled_reset_and_removed_from_the_command_line(monkeypatch, capsys, database):
+    engine, url = database
+    assert run(monkeypatch, url, "create-user", "--email", "jefa@example.org", "--name", "Jefa", "--role", "supervisor",
+               "--totp-at-login", stdin=PASSWORD + "\n") == 1
+    assert "segundo factor" in capsys.readouterr().err
+    assert run(monkeypatch, url, "create-user", "--email", "rev@example.org", "--name", "Rev", "--role", "reviewer",
+               "--totp-at-login", stdin=PASSWORD + "\n") == 0
+    assert "enrolled at the first login" in capsys.readouterr().out
+    assert Accounts(engine).totp_secret("rev@example.org") is None
+    run(monkeypatch, url, "list-users")
+    assert "no-totp" in capsys.readouterr().out
+    assert run(monkeypatch, url, "reset-totp", "--email", "rev@example.org") == 0
+    out = capsys.readouterr().out
+    secret = Accounts(engine).totp_secret("rev@example.org")
+    assert secret and grouped(secret) in out and "otpauth://totp/" in out
+    assert run(monkeypatch, url, "remove-totp", "--email", "rev@example.org") == 0
+    assert Accounts(engine).totp_secret("rev@example.org") is None
+    assert run(monkeypatch, url, "create-user", "--email", "jefa@example.org", "--name", "Jefa", "--role", "supervisor",
+               stdin=PASSWORD + "\n") == 0
+    capsys.readouterr()
+    assert run(monkeypatch, url, "remove-totp", "--email", "jefa@example.org") == 1
+    assert "reset-totp" in capsys.readouterr().err
+    assert run(monkeypatch, url, "reset-totp", "--email", "nadie@example.org") == 1

@@ -15,11 +15,17 @@ from bot.desk.schema import desk_users
 from bot.desk.settings import DeskSettings
 from bot.store.clock import now
 from tests.databases import migrated_engine
+from tests.desk_totp import cheap_passwords, enrolled, second_factor
 from tests.unit.test_report import Events, october, our_tables
 
 PASSWORD = "clave-de-prueba-larga"
 USERS = {"asesora@example.org": ("Ana Asesora", "advisor"), "jefa@example.org": ("Julia Supervisora", "supervisor"),
          "revisor@example.org": ("Rolando Revisor", "reviewer")}
+
+
+@pytest.fixture(autouse=True)
+def _cheap_passwords(monkeypatch):
+    cheap_passwords(monkeypatch)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -28,7 +34,8 @@ def engine(request, tmp_path, monkeypatch):
         password = hash_password(PASSWORD)
         with engine.begin() as conn:
             conn.execute(insert(desk_users), [{"email": email, "display_name": name, "password_hash": password, "roles": role,
-                                               "active": True, "created_at": now()} for email, (name, role) in USERS.items()])
+                                               "active": True, "created_at": now(), **enrolled()}
+                                              for email, (name, role) in USERS.items()])
         our_tables(engine)
         tracker = tmp_path / "tracker.db"
         from sqlalchemy import create_engine
@@ -46,14 +53,15 @@ def engine(request, tmp_path, monkeypatch):
 @pytest.fixture
 async def client(engine):
     transport = httpx.ASGITransport(app=create_app(engine, DeskSettings()))
-    async with httpx.AsyncClient(transport=transport, base_url="http://desk.test") as client:
+    async with httpx.AsyncClient(transport=transport, base_url="https://desk.test") as client:
         yield client
 
 
 async def login(client, email) -> str:
     page = await client.get("/login")
     token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
-    assert (await client.post("/login", data={"email": email, "password": PASSWORD, "csrf_token": token})).status_code == 303
+    response = await client.post("/login", data={"email": email, "password": PASSWORD, "csrf_token": token})
+    assert (await second_factor(client, response, email)).status_code == 303
     return (await client.get("/api/me")).json()["csrf_token"]
 
 

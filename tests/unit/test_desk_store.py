@@ -3,11 +3,13 @@
 import datetime as dt
 import hashlib
 
+import pyotp
 import pytest
 from sqlalchemy import select
 
 from bot.desk import sessions as sessions_module
 from bot.desk import throttle as throttle_module
+from bot.desk import totp
 from bot.desk.accounts import AccountError, Accounts
 from bot.desk.passwords import hash_password
 from bot.desk.schema import desk_login_failures, desk_sessions, desk_users
@@ -56,7 +58,9 @@ def test_accounts_are_created_listed_and_authenticated(accounts):
     assert user.last_login_at is None
     assert [u.email for u in accounts.all()] == ["ana.quispe@example.org"]
     logged = accounts.authenticate("ANA.QUISPE@example.org", PASSWORD)
-    assert logged is not None and logged.id == user.id and logged.last_login_at is not None
+    assert logged is not None and logged.id == user.id and logged.last_login_at is None  # the code is still owed
+    accounts.record_login(user.id)
+    assert accounts.by_id(user.id).last_login_at is not None
     assert accounts.authenticate("ana.quispe@example.org", PASSWORD + "x") is None
     assert accounts.authenticate("nadie@example.org", PASSWORD) is None
     assert accounts.authenticate("x" * 400, PASSWORD) is None
@@ -119,7 +123,7 @@ def test_an_old_hash_is_upgraded_at_login(accounts, engine):
         conn.execute(desk_users.update().values(password_hash=hash_password(PASSWORD, n=2**14)))
     assert accounts.authenticate("ana@example.org", PASSWORD) is not None
     with engine.connect() as conn:
-        assert conn.execute(select(desk_users.c.password_hash)).scalar_one().startswith("scrypt$32768$")
+        assert conn.execute(select(desk_users.c.password_hash)).scalar_one().startswith("scrypt$131072$")
 
 
 def test_sessions_are_random_and_stored_as_a_digest(accounts, engine):
@@ -169,19 +173,28 @@ def test_a_deleted_session_is_gone(accounts, engine, clock):
     assert sessions_module.Sessions(engine, IDLE, MAX_AGE).purge_expired() == 1
 
 
-def test_the_throttle_blocks_after_five_failures_per_address(engine, clock):
+def test_the_throttle_blocks_after_five_failures_per_address_and_account(engine, clock):
     throttle = LoginThrottle(engine, 5, 20, dt.timedelta(minutes=15))
     for _ in range(4):
         throttle.failed("ana@example.org", "10.0.0.1")
     assert throttle.retry_after("ana@example.org", "10.0.0.1") == 0
-    throttle.failed("ANA@example.org ", "10.0.0.2")
-    wait = throttle.retry_after("ana@example.org", "10.0.0.3")
+    throttle.failed("ANA@example.org ", "10.0.0.1")
+    wait = throttle.retry_after("ana@example.org", "10.0.0.1")
     assert 14 * 60 < wait <= 15 * 60
-    assert throttle.retry_after("otra@example.org", "10.0.0.3") == 0
+    assert throttle.retry_after("otra@example.org", "10.0.0.1") == 0  # this address, another account
     # stored in the database: a new instance (a restart) still blocks
-    assert LoginThrottle(engine, 5, 20, dt.timedelta(minutes=15)).retry_after("ana@example.org", "10.0.0.9") > 0
+    assert LoginThrottle(engine, 5, 20, dt.timedelta(minutes=15)).retry_after("ana@example.org", "10.0.0.1") > 0
     clock.offset = dt.timedelta(minutes=15, seconds=1)
     assert throttle.retry_after("ana@example.org", "10.0.0.1") == 0
+
+
+def test_nobody_can_lock_an_account_out_from_other_addresses(engine):
+    """The hole this closes: a count per account alone let anyone lock an advisor out by failing on purpose."""
+    throttle = LoginThrottle(engine, 5, 20, dt.timedelta(minutes=15))
+    for i in range(60):  # many addresses, each under the per-address cap, all at one account
+        throttle.failed("ana@example.org", f"198.51.100.{i % 12}")
+    assert throttle.retry_after("ana@example.org", "198.51.100.1") > 0  # the attacker's addresses are blocked
+    assert throttle.retry_after("ana@example.org", "10.0.0.1") == 0  # Ana, from her office, is not
 
 
 def test_the_throttle_blocks_an_ip_trying_many_addresses(engine):
@@ -196,8 +209,10 @@ def test_a_success_clears_the_address_but_not_the_ip(engine):
     throttle = LoginThrottle(engine, 5, 20, dt.timedelta(minutes=15))
     for _ in range(3):
         throttle.failed("ana@example.org", "10.0.0.1")
-    throttle.succeeded("ana@example.org")
-    assert throttle.failures("ana@example.org", "10.0.0.1") == {"email": 0, "ip": 3}
+    throttle.failed("ana@example.org", "10.0.0.2")
+    throttle.succeeded("ana@example.org", "10.0.0.1")
+    assert throttle.failures("ana@example.org", "10.0.0.1") == {"pair": 0, "ip": 3}
+    assert throttle.failures("ana@example.org", "10.0.0.2") == {"pair": 1, "ip": 1}  # another address's count stays
 
 
 def test_the_throttle_keeps_no_address_or_ip_in_clear(engine, clock):
@@ -210,3 +225,35 @@ def test_the_throttle_keeps_no_address_or_ip_in_clear(engine, clock):
     throttle.failed("otra@example.org", "198.51.100.5")  # old rows are purged on the way
     with engine.connect() as conn:
         assert len(conn.execute(select(desk_login_failures)).all()) == 2
+
+
+def test_every_new_account_has_a_second_factor_and_a_code_works_once(accounts, engine):
+    user = accounts.create("ana@example.org", "Ana", PASSWORD, ["advisor"])
+    secret = accounts.totp_secret("ana@example.org")
+    assert user.totp and secret and len(secret) == 32
+    code = pyotp.TOTP(secret).now()
+    assert not accounts.use_code(user.id, "000000" if code != "000000" else "111111")
+    assert accounts.use_code(user.id, code)
+    assert not accounts.use_code(user.id, code)  # replayed within its window
+    assert not accounts.use_code(user.id, "12345") and not accounts.use_code(user.id, None)
+
+
+def test_the_second_factor_is_reset_and_removed_from_the_command_side(accounts, engine):
+    user = accounts.create("ana@example.org", "Ana", PASSWORD, ["advisor"])
+    boss = accounts.create("jefa@example.org", "Jefa", PASSWORD, ["supervisor"])
+    sessions = Sessions(engine, IDLE, MAX_AGE)
+    session = sessions.create(user)
+    old = accounts.totp_secret("ana@example.org")
+    new = accounts.reset_totp("ana@example.org")
+    assert new and new != old and sessions.get(session.token) is None
+    assert not accounts.use_code(user.id, pyotp.TOTP(old).now()) or pyotp.TOTP(old).now() == pyotp.TOTP(new).now()
+    assert accounts.remove_totp("ana@example.org") and not accounts.by_id(user.id).totp
+    with pytest.raises(AccountError):
+        accounts.remove_totp("jefa@example.org")  # a supervisor never goes without
+    assert accounts.by_id(boss.id).totp
+    with pytest.raises(AccountError):
+        accounts.create("otra@example.org", "Otra", PASSWORD, ["supervisor"], with_totp=False)
+    assert accounts.reset_totp("nadie@example.org") is None and not accounts.remove_totp("nadie@example.org")
+    secret = totp.new_secret()
+    assert accounts.confirm_enrolment(user.id, secret, pyotp.TOTP(secret).now())
+    assert not accounts.confirm_enrolment(user.id, totp.new_secret(), "123456")  # already enrolled

@@ -25,15 +25,21 @@ from bot.store.clock import now
 from bot.suggestions import service
 from bot.suggestions.export import export_csv
 from tests.databases import migrated_engine
+from tests.desk_totp import cheap_passwords, enrolled, second_factor
 from tests.fakes.rasa_events import FakeRasa
 
 PASSWORD = "clave-de-prueba-larga"
 USERS = {"asesora@example.org": ("Ana Asesora", "advisor"), "revisor@example.org": ("Rolando Revisor", "reviewer"),
          "jefa@example.org": ("Julia Supervisora", "supervisor")}
-BASE = "http://desk.test"
+BASE = "https://desk.test"
 UTC = dt.timezone.utc
 TOKEN = "token-de-rasa-de-prueba"
 MADRID = "El consulado en Madrid no contesta el teléfono desde hace un mes y necesito renovar mi pasaporte."
+
+
+@pytest.fixture(autouse=True)
+def _cheap_passwords(monkeypatch):
+    cheap_passwords(monkeypatch)
 
 
 @functools.lru_cache(maxsize=1)
@@ -55,7 +61,7 @@ def engine(request, tmp_path):
         with engine.begin() as conn:
             conn.execute(insert(desk_users), [
                 {"email": email, "display_name": name, "password_hash": stored_password(), "roles": role, "active": True,
-                 "created_at": now()} for email, (name, role) in USERS.items()])
+                 "created_at": now(), **enrolled()} for email, (name, role) in USERS.items()])
         yield engine
 
 
@@ -94,6 +100,7 @@ async def login(client, email) -> str:
     page = await client.get("/login")
     token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
     response = await client.post("/login", data={"email": email, "password": PASSWORD, "csrf_token": token})
+    response = await second_factor(client, response, email)
     assert response.status_code == 303
     return (await client.get("/api/me")).json()["csrf_token"]
 
@@ -208,7 +215,8 @@ async def test_the_detail_shows_the_message_and_what_happened(engine, seeded, cl
     page = await client.get(f"/sugerencias/{seeded[1]}?volver=estado%3Dnew%26pagina%3D2%26evil%3D1")
     assert page.status_code == 200
     text = page.text
-    assert f"Mensaje número 1. {MADRID}" in text and "ana@correo.pe" in text and "Madrid" in text
+    assert f"Mensaje número 1. {MADRID}" in text and "Madrid" in text
+    assert "ana@correo.pe" not in text and "Dejó un contacto (solo lo ve supervisión)" in text  # reviewers: no contacts
     assert "WhatsApp" in text and "01/05/2026 10:00" in text and "España" in text and "Inquietud" in text
     assert "Recibida por WhatsApp" in text and "La persona" in text  # the history
     assert 'href="/sugerencias?estado=new&amp;pagina=2"' in text and "evil" not in text
@@ -464,3 +472,29 @@ async def test_no_reply_without_contact_or_after_erasure_or_when_empty(engine, s
         assert response.status_code == 400 and "La respuesta tiene entre 1 y 1.500 caracteres." in response.text
     assert rasa.requests == []
     assert service.get(engine, seeded[11]).status == "new"
+
+
+# -------------------------------------------------------------------------------------- contacts
+
+async def test_reviewers_never_see_a_persons_contact_supervisors_do(engine, client):
+    """The contact field, and e-mails or phone numbers written in the text or copied into a note:
+    list, detail and exports show them to supervisors only."""
+    reference = submit(engine, "k-contact", text="Escríbanme a pepa.quispe@correo.pe o al +34 612 345 678, por favor.",
+                       contact="+34612345678")
+    found = service.get(engine, reference)
+    service.add_note(engine, found.id, "Llamé al +34 612 345 678 sin respuesta.", staff_id=9, staff_email="jefa@example.org")
+    secrets = ("pepa.quispe@correo.pe", "612 345 678", "+34612345678")
+
+    await login(client, "revisor@example.org")
+    pages = [await client.get("/sugerencias"), await client.get(f"/sugerencias/{reference}"),
+             await client.get("/sugerencias/exportar?formato=csv"), await client.get("/sugerencias/exportar?formato=json")]
+    for page in pages:
+        assert page.status_code == 200
+        assert not any(secret in page.text for secret in secrets), page.request.url
+    assert "[correo eliminado]" in pages[1].text and "Dejó un contacto (solo lo ve supervisión)" in pages[1].text
+
+    client.cookies.clear()
+    await login(client, "jefa@example.org")
+    detail = (await client.get(f"/sugerencias/{reference}")).text
+    assert "pepa.quispe@correo.pe" in detail and "+34612345678" in detail and "Llamé al +34 612 345 678" in detail
+    assert "+34612345678" in (await client.get("/sugerencias/exportar?formato=csv")).text

@@ -27,12 +27,18 @@ from bot.handoff.store import HandoffStore
 from bot.store.clock import now
 from bot.store.schema import contacts
 from tests.databases import migrated_engine
+from tests.desk_totp import cheap_passwords, enrolled, second_factor
 
 PASSWORD = "clave-de-prueba-larga"
 USERS = {1: ("ana@example.org", "Ana Quispe", "advisor"), 2: ("beto@example.org", "Beto Ramos", "advisor"),
          3: ("julia@example.org", "Julia Supervisora", "supervisor"), 4: ("rolando@example.org", "Rolando Revisor", "reviewer")}
 TEMPLATE = "HX" + "0" * 32
 SECRET = "secreto-de-la-api-de-rasa-de-32-caracteres"
+
+
+@pytest.fixture(autouse=True)
+def _cheap_passwords(monkeypatch):
+    cheap_passwords(monkeypatch)
 
 
 @functools.lru_cache(maxsize=1)
@@ -72,7 +78,7 @@ def engine(tmp_path):
         with engine.begin() as conn:
             conn.execute(insert(desk_users), [
                 {"id": i, "email": e, "display_name": n, "password_hash": stored_password(), "roles": r, "active": True,
-                 "created_at": now()} for i, (e, n, r) in USERS.items()])
+                 "created_at": now(), **enrolled()} for i, (e, n, r) in USERS.items()])
         yield engine
 
 
@@ -107,7 +113,7 @@ def service(app):
 
 
 def client_for(app) -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://desk.test")
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="https://desk.test")
 
 
 async def logged_in(app, user_id):
@@ -115,6 +121,7 @@ async def logged_in(app, user_id):
     page = await client.get("/login")
     token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
     response = await client.post("/login", data={"email": USERS[user_id][0], "password": PASSWORD, "csrf_token": token})
+    response = await second_factor(client, response, USERS[user_id][0])
     assert response.status_code == 303
     client.headers["X-CSRF-Token"] = (await client.get("/api/me")).json()["csrf_token"]
     return client
@@ -376,3 +383,24 @@ async def test_opening_a_conversation_recovers_messages_only_rasa_has(app, store
         "ya registrado", "mientras el servidor de acciones estaba caído"]
     again = (await ana.get(f"/api/cola/{t.id}")).json()
     assert len(again["messages"]) == len(first["messages"])
+
+
+async def test_only_supervisors_see_a_persons_contact_in_the_queue(app, store):
+    t = ticket(store, "telegram:4242")
+    store.record_person_message("telegram:4242", "mi correo es pepa@correo.pe", source_key="u:1")
+    store.record_person_message("telegram:4242", "", source_key="u:2",
+                                attachments=[{"type": "contact", "first_name": "Pepa", "phone_number": "+51999888777"}])
+    assert store.get(t.id).contact_email == "pepa@correo.pe"
+    advisor = await logged_in(app, 1)
+    seen = await advisor.get(f"/api/cola/{t.id}")
+    data = seen.json()
+    assert data["contact_email"] is None and data["contact_hidden"] is True
+    assert "+51999888777" not in seen.text and "Pepa" not in seen.text
+    assert data["messages"][-1]["attachments"] == [{"type": "contact"}]
+    supervisor = await logged_in(app, 3)
+    full = (await supervisor.get(f"/api/cola/{t.id}")).json()
+    assert full["contact_email"] == "pepa@correo.pe" and full["contact_hidden"] is False
+    assert full["messages"][-1]["attachments"][0]["phone_number"] == "+51999888777"
+    reviewer = await logged_in(app, 4)
+    for path in ("/api/cola", f"/api/cola/{t.id}", f"/cola/{t.id}"):
+        assert (await reviewer.get(path)).status_code == 403
