@@ -379,4 +379,6 @@ class ActionEraseMyData(Action):
                "fechas, para las estadísticas." if kept else "")
             + " Si vuelves a escribirnos, empezará una conversación nueva."
         )
+        if tracker.get_latest_input_channel() == "web":  # the widget forgets the conversation's token
+            dispatcher.utter_message(json_message={"infomigra": "forget_session"})
         return _reset()

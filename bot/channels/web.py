@@ -55,6 +55,8 @@ from bot.channels.web_session import (
 from bot.logsafe import masked
 
 logger = logging.getLogger(__name__)
+# Sent by action_erase_my_data (actions/voz_del_migrante.py) after an erasure on this channel.
+FORGET_SESSION = {"infomigra": "forget_session"}
 
 WEBCHAT = Path(__file__).resolve().parent / "webchat"
 # An Engine.IO packet larger than this closes that socket (python-engineio checks it).
@@ -131,6 +133,9 @@ class WebOutput(OutputChannel):
             await self._emit(recipient_id, {"text": f"Archivo: {url}"})
 
     async def send_custom_json(self, recipient_id: str, json_message: dict[str, Any], **kwargs: Any) -> None:
+        if json_message == FORGET_SESSION:  # "borrar mis datos": the browser drops the conversation's token
+            await self.sio.emit("session_forget", {}, room=recipient_id)
+            return
         logger.debug("web: custom JSON for %s not shown by the widget", masked(recipient_id))
 
     async def send_elements(self, recipient_id: str, elements: Any, **kwargs: Any) -> None:

@@ -392,6 +392,9 @@
       failures = 0;
       state = "online";
       showState();
+    } else if (name === "session_forget") {
+      // "borrar mis datos": the conversation was erased; the next visit starts a new one.
+      put("localStorage", TOKEN_KEY, null);
     } else if (name === "history") {
       renderHistory(Array.isArray(data.messages) ? data.messages : []);
     } else if (name === "bot_uttered") {
