@@ -10,6 +10,7 @@ from pathlib import Path
 from bot import knowledge
 from bot.desk.cli import register as register_desk
 from bot.handoff.cli import register as register_handoff
+from bot.privacy.cli import register as register_privacy
 from bot.report.cli import register as register_report
 from bot.suggestions.cli import register as register_suggestions
 
@@ -102,6 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     register_desk(sub)
     register_handoff(sub)
     register_suggestions(sub)
+    register_privacy(sub)
     register_report(sub)
     return parser
 

@@ -31,6 +31,11 @@ ROOT = Path(__file__).resolve().parent.parent
 MODEL = Path(os.environ.get("INFOMIGRA_MODEL", ROOT / "models" / "infomigra.tar.gz"))
 
 
+# Every test client is one address (127.0.0.1): the per-address flood limits (bot/channels/limits.py) are
+# off unless a test sets them (tests/e2e/test_flood.py); the per-sender limit keeps its default.
+LOOPBACK_FLOOD_LIMITS = {"FLOOD_ADDRESS_PER_MINUTE": "0", "FLOOD_WEB_CONNECTIONS_PER_ADDRESS": "0"}
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -130,7 +135,7 @@ def running_stack(work_dir: Path, extra_env: dict[str, str] | None = None,
     )
     env = {**os.environ, "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2",
            "SQLALCHEMY_SILENCE_UBER_WARNING": "1", "DATABASE_URL": f"sqlite:///{work_dir / 'infomigra.db'}",
-           **secrets_env, **(extra_env or {})}
+           **LOOPBACK_FLOOD_LIMITS, **secrets_env, **(extra_env or {})}
     subprocess.run([str(ROOT / ".venv-svc/bin/infomigra"), "db", "upgrade"], cwd=ROOT, env=env, check=True,
                    stdout=subprocess.DEVNULL)
     actions_log, rasa_log = work_dir / "actions.log", work_dir / "rasa.log"

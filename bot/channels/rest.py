@@ -27,6 +27,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.channels.checks import MAX_MESSAGE_CHARS, SENDER_PATTERN, UNREADABLE, is_readable, without_default_intents
+from bot.channels.limits import TOO_MANY, FloodGuard
 from bot.channels.serial import SenderLocks
 from bot.logsafe import masked
 
@@ -48,9 +49,10 @@ def bearer_matches(header: str | None, token: str) -> bool:
 
 
 class CheckedRestInput(RestInput):
-    def __init__(self, token: str | None = None) -> None:
+    def __init__(self, token: str | None = None, guard: FloodGuard | None = None) -> None:
         super().__init__()
         self.locks = SenderLocks()
+        self.guard = guard or FloodGuard.from_env()
         self.token = (os.environ.get(TOKEN_ENV, "") if token is None else token).strip()
         if not self.token:
             logger.warning("%s is not set: the REST channel answers 503 to every message", TOKEN_ENV)
@@ -95,6 +97,11 @@ class CheckedRestInput(RestInput):
             # A client sends a button's payload as the message (Rasa's REST contract), but never one
             # of Rasa's own intents: `/restart` would take a paused conversation from its advisor.
             text = without_default_intents(text)
+            # Flood limits per sender and per client address, before the message costs Rasa anything.
+            verdict = self.guard.check(sender, self.guard.address(request.ip, request.headers.get("x-forwarded-for")))
+            if not verdict.allowed:
+                return response.json({"error": TOO_MANY, "retry_after": verdict.retry_after_header}, status=429,
+                                     headers={"Retry-After": verdict.retry_after_header})
 
             collector = CollectingOutputChannel()
             try:

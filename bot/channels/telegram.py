@@ -45,6 +45,7 @@ from telegram.error import RetryAfter, TelegramError
 
 from bot.channels.checks import MAX_MESSAGE_CHARS, UNREADABLE, is_readable, neutralize
 from bot.channels.conversation import is_paused
+from bot.channels.limits import TOO_MANY, FloodGuard
 from bot.channels.serial import SenderLocks
 from bot.channels.state import ChannelState
 from bot.channels.telegram_webhook import (
@@ -217,8 +218,10 @@ class TelegramInput(InputChannel):
                            "answers 503.", ", ".join(config.missing()))
         return cls(config)
 
-    def __init__(self, config: TelegramConfig, state: ChannelState | None = None):
+    def __init__(self, config: TelegramConfig, state: ChannelState | None = None, guard: FloodGuard | None = None):
         self.config = config
+        # Flood limits per chat (bot/channels/limits.py); updates come from Telegram's servers, so no address.
+        self.guard = guard or FloodGuard.from_env()
         self.configured = not config.missing()
         self.bot: Bot | None = make_bot(config) if self.configured else None
         self._state = state
@@ -309,6 +312,8 @@ class TelegramInput(InputChannel):
                 update = Update.de_json(body, self.bot)
             except Exception:  # any malformed JSON or Update: the client's fault, never a 500
                 return response.json({"error": "El cuerpo no es un Update de Telegram válido."}, status=400)
+            if not await self._within_limits(update):
+                return response.json({"ok": True, "limited": True})  # dropped before Rasa; a 2xx: not redelivered
             key = f"{CHANNEL}:{update.update_id}"
             async with self._in_order(update):  # a redelivery of an update being handled waits here
                 try:
@@ -333,6 +338,22 @@ class TelegramInput(InputChannel):
         return webhook
 
     # updates ------------------------------------------------------------------------------------------
+    async def _within_limits(self, update: Update) -> bool:
+        """A person's message or button press within the flood limit of their chat. Over it, the update
+        never reaches Rasa and the person is told once per spell (TOO_MANY); other updates always pass."""
+        chat = update.effective_chat
+        if chat is None or chat.type != Chat.PRIVATE or not (update.message or update.edited_message or update.callback_query):
+            return True
+        verdict = self.guard.check(sender_id(chat.id))
+        if verdict.allowed:
+            return True
+        if verdict.notify:
+            await self.quietly(self.bot.send_message, chat_id=chat.id, text=escape(TOO_MANY), parse_mode=ParseMode.HTML,
+                               link_preview_options=LinkPreviewOptions(is_disabled=True))
+        if update.callback_query is not None:  # the button's spinner stops either way
+            await self.quietly(self.bot.answer_callback_query, callback_query_id=update.callback_query.id)
+        return False
+
     @asynccontextmanager
     async def _in_order(self, update: Update) -> AsyncIterator[None]:
         """Updates of one private chat one at a time, in the order they arrived (the lock is taken

@@ -27,7 +27,6 @@ import hashlib
 import logging
 import os
 import re
-import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -38,9 +37,11 @@ from sanic import Blueprint, Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 from socketio import AsyncServer
+from socketio.exceptions import ConnectionRefusedError as SocketRefused
 
 from bot.channels.checks import MAX_MESSAGE_CHARS, UNREADABLE, is_readable, neutralize
 from bot.channels.conversation import agent_of
+from bot.channels.limits import TOO_MANY, TOO_MANY_CONNECTIONS, FloodGuard
 from bot.channels.serial import SenderLocks
 from bot.channels.state import ChannelState
 from bot.channels.web_session import (
@@ -61,13 +62,10 @@ FORGET_SESSION = {"infomigra": "forget_session"}
 WEBCHAT = Path(__file__).resolve().parent / "webchat"
 # An Engine.IO packet larger than this closes that socket (python-engineio checks it).
 MAX_PACKET_BYTES = 64 * 1024
-# Per socket: at most BURST messages, refilled at RATE per second.
-BURST, RATE = 8, 0.5
 MAX_TITLE_CHARS = 120
 MAX_REF_CHARS = 64
 
 TOO_LONG = f"Tu mensaje es demasiado largo. Escríbelo en menos de {MAX_MESSAGE_CHARS} caracteres, por favor."
-TOO_FAST = "Estás enviando mensajes muy rápido. Espera unos segundos y vuelve a intentarlo."
 NO_SESSION = "Tu sesión no está lista. Espera un momento o recarga la página."
 STALE_BUTTON = "Ese botón ya no está disponible. Escribe tu pregunta o escribe «menú»."
 NO_COMMANDS = ("En este chat no se usan comandos con «/». Escríbeme tu pregunta con palabras, por ejemplo: "
@@ -153,22 +151,6 @@ class _Server(AsyncServer):
             logger.info("web: malformed socket.io packet dropped: %s", type(error).__name__)
 
 
-class _Bucket:
-    """A small token bucket: a person may type fast, a script may not flood the model."""
-
-    def __init__(self) -> None:
-        self.tokens, self.at = float(BURST), time.monotonic()
-
-    def take(self) -> bool:
-        now = time.monotonic()
-        self.tokens = min(BURST, self.tokens + (now - self.at) * RATE)
-        self.at = now
-        if self.tokens < 1:
-            return False
-        self.tokens -= 1
-        return True
-
-
 def _read(name: str) -> bytes:
     return (WEBCHAT / name).read_bytes()
 
@@ -197,7 +179,8 @@ class WebInput(SocketIOInput):
                    socketio_path=credentials.get("socketio_path", "/socket.io"))
 
     def __init__(self, secret: str | None = None, allowed_origins: str | None = None,
-                 socketio_path: str = "/socket.io", state: ChannelState | None = None) -> None:
+                 socketio_path: str = "/socket.io", state: ChannelState | None = None,
+                 guard: FloodGuard | None = None) -> None:
         super().__init__(user_message_evt="user_uttered", bot_message_evt="bot_uttered", namespace=None,
                          session_persistence=True, socketio_path=socketio_path)
         self.tokens = SessionTokens(session_secret(secret))
@@ -205,7 +188,10 @@ class WebInput(SocketIOInput):
         self.state = state or ChannelState()
         self.locks = SenderLocks()
         self._senders: dict[str, str] = {}  # socket id → "web:<uuid>", set only from a verified token
-        self._buckets: dict[str, _Bucket] = {}
+        # Flood limits (bot/channels/limits.py): messages per session and per client address, and
+        # simultaneous connections per address; a socket's address is taken once, when it connects.
+        self.guard = guard or FloodGuard.from_env()
+        self._addresses: dict[str, str] = {}  # socket id → client address
         self._app: Sanic | None = None
 
     def get_output_channel(self) -> OutputChannel | None:
@@ -268,14 +254,24 @@ class WebInput(SocketIOInput):
             await sio.emit("notice", {"text": text}, to=sid)
 
         @sio.on("connect")
-        async def connect(sid: str, _environ: dict, _auth: Any = None) -> bool:
-            self._buckets[sid] = _Bucket()
+        async def connect(sid: str, environ: dict, _auth: Any = None) -> bool:
+            # python-engineio's Sanic driver writes REMOTE_ADDR as 127.0.0.1: the peer is on the request.
+            request = environ.get("sanic.request")
+            address = self.guard.address(getattr(request, "ip", None) or environ.get("REMOTE_ADDR"),
+                                         environ.get("HTTP_X_FORWARDED_FOR"))
+            if not self.guard.connect(address):
+                logger.info("web: connection refused, %d widget connections already open from one address",
+                            self.guard.open_connections(address))
+                raise SocketRefused(TOO_MANY_CONNECTIONS)
+            self._addresses[sid] = address
             return True
 
         @sio.on("disconnect")
         async def disconnect(sid: str, *_: Any) -> None:
             self._senders.pop(sid, None)
-            self._buckets.pop(sid, None)
+            address = self._addresses.pop(sid, None)
+            if address is not None:
+                self.guard.disconnect(address)
 
         @sio.on("session_request")
         async def session_request(sid: str, data: Any = None, *_: Any) -> None:
@@ -312,9 +308,10 @@ class WebInput(SocketIOInput):
     async def _handle(self, sid: str, sender: str, data: Any, output: WebOutput,
                       on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
         sio = output.sio
-        bucket = self._buckets.get(sid)
-        if bucket is not None and not bucket.take():
-            await sio.emit("notice", {"text": TOO_FAST}, to=sid)
+        verdict = self.guard.check(sender, self._addresses.get(sid, "unknown"))
+        if not verdict.allowed:  # dropped before Rasa; said once per spell of refused messages
+            if verdict.notify:
+                await sio.emit("notice", {"text": TOO_MANY}, to=sid)
             return
         if not isinstance(data, dict):
             await sio.emit("notice", {"text": UNREADABLE}, to=sid)

@@ -51,6 +51,7 @@ from sanic.response import HTTPResponse
 
 from bot.channels.checks import MAX_MESSAGE_CHARS, UNREADABLE, is_readable, neutralize
 from bot.channels.conversation import agent_of, is_paused
+from bot.channels.limits import TOO_MANY, FloodGuard
 from bot.channels.serial import SenderLocks
 from bot.channels.turns import run_turn, technical_problem
 from bot.logsafe import masked, scrubbed
@@ -392,6 +393,8 @@ class WhatsAppInput(InputChannel):
         if missing:
             logger.warning("WhatsApp channel disabled (missing or invalid: %s); its webhook answers 503.", ", ".join(missing))
         self.locks = SenderLocks()
+        # Flood limits per number (bot/channels/limits.py); every request comes from Twilio, so no address.
+        self.guard = FloodGuard.from_env()
         self._state: Any = None
         self._twilio: Any = None
         self._http: Any = None
@@ -479,14 +482,32 @@ class WhatsAppInput(InputChannel):
                 inbound = Inbound.from_form(form)
             except ValueError as e:
                 return _error(str(e), 400)
+            # Over the flood limit the message never reaches Rasa (an opt-out always does); the person is
+            # told once per spell of refused messages.
+            opting_out = is_opt_out(inbound.body.strip()) and inbound.kind() is None
+            verdict = self.guard.check(inbound.sender) if not opting_out else None
+            if verdict is not None and not verdict.allowed:
+                if verdict.notify:
+                    self._in_background(self._say_too_many(inbound.sender))
+                return response.text(EMPTY_TWIML, content_type="text/xml")
             # Answer Twilio now; the message is handled in the background. Creating the task before
             # any await keeps the arrival order: each task queues on its sender's lock first.
-            task = asyncio.create_task(self._process(inbound, on_new_message, request.app))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._in_background(self._process(inbound, on_new_message, request.app))
             return response.text(EMPTY_TWIML, content_type="text/xml")
 
         return webhook
+
+    def _in_background(self, work: Awaitable[Any]) -> None:
+        task = asyncio.ensure_future(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _say_too_many(self, sender: str) -> None:
+        try:
+            if not await WhatsAppOutput(self).deliver(sender, [{"text": TOO_MANY}], reply=True):
+                logger.warning("WhatsApp %s: the flood notice was not accepted by Twilio", masked(sender))
+        except Exception:
+            logger.exception("WhatsApp %s: the flood notice could not be sent", masked(sender))
 
     async def _process(self, inbound: Inbound, on_new_message: Callable[[UserMessage], Awaitable[Any]],
                        app: Any) -> None:

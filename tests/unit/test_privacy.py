@@ -178,3 +178,20 @@ def test_the_daily_run_happens_once_per_day(engine, tmp_path, monkeypatch):
     assert not retention.enabled({"PRIVACY_RETENTION_JOB": "off"}) and retention.enabled({})
     with pytest.raises(ValueError):
         retention.days("HANDOFF_RETENTION_DAYS", {"HANDOFF_RETENTION_DAYS": "0"})
+
+
+def test_the_command_line_erases_and_applies_the_retention(engine, tmp_path, monkeypatch, capsys):
+    from bot.cli import main
+    from tests.stack import free_port
+
+    if engine.dialect.name != "sqlite":
+        pytest.skip("the same code as above; the command line once is enough")
+    person_data(engine, ANA, PHRASE, EMAIL)
+    tracker = tracker_with(tmp_path / "tracker.db", [(ANA, T0)])
+    monkeypatch.setenv("RASA_URL", f"http://127.0.0.1:{free_port()}")  # Rasa is down: deleted in its database
+    url, tracker_url = str(engine.url), f"sqlite:///{tmp_path / 'tracker.db'}"
+    assert main(["privacy", "erase", "--sender", ANA, "--by", "dpo@example.org", "--url", url, "--tracker-url", tracker_url]) == 0
+    assert "conversation: database" in capsys.readouterr().out
+    assert leftovers(engine, needles_of(ANA, PHRASE, EMAIL)) == [] and leftovers(tracker, [ANA]) == []
+    assert main(["privacy", "retention", "--url", url, "--tracker-url", tracker_url]) == 0
+    assert "seen_messages" in capsys.readouterr().out

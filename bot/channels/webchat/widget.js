@@ -290,6 +290,7 @@
 
   // ---------------------------------------------------------------- connection state
   var state = "idle"; // idle | connecting | online | reconnecting
+  var lastRefusal = null; // the server's last reason for refusing a connection, shown once
   var failures = 0;
 
   function showState() {
@@ -360,6 +361,12 @@
           try { packet = JSON.parse(body); } catch (e) { return; }
           if (Array.isArray(packet) && typeof packet[0] === "string") onEvent(packet[0], packet[1]);
         } else if (sio === "1" || sio === "4") { // disconnected or refused by the server
+          if (sio === "4") { // refused: say why once (e.g. too many chat windows open from one connection)
+            var refusal;
+            try { refusal = JSON.parse(data.slice(2)).message; } catch (e) { refusal = null; }
+            if (typeof refusal === "string" && refusal !== lastRefusal) addMessage({ from: "notice", text: refusal });
+            lastRefusal = refusal;
+          }
           socket.close();
         }
       }
