@@ -195,3 +195,12 @@ def test_the_command_line_erases_and_applies_the_retention(engine, tmp_path, mon
     assert leftovers(engine, needles_of(ANA, PHRASE, EMAIL)) == [] and leftovers(tracker, [ANA]) == []
     assert main(["privacy", "retention", "--url", url, "--tracker-url", tracker_url]) == 0
     assert "seen_messages" in capsys.readouterr().out
+
+
+def test_the_action_and_the_tracker_store_agree_on_the_erasure_action():
+    from pathlib import Path
+
+    from actions.voz_del_migrante import ActionEraseMyData
+
+    source = (Path(__file__).resolve().parents[2] / "bot" / "rasa_tracker_store.py").read_text(encoding="utf-8")
+    assert f'ERASE_ACTION = "{erase.ERASE_ACTION}"' in source and ActionEraseMyData().name() == erase.ERASE_ACTION
