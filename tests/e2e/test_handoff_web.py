@@ -130,7 +130,7 @@ def test_a_person_on_the_widget_and_an_advisor_in_the_desk(system, browser):
 
     person = person_page(browser, stack, errors)
     write(person, "q papeles necesito pa trabajar en españa")
-    expect(person.locator(".imw-updated").last).to_be_visible(timeout=30_000)  # an article first
+    expect(person.get_by_role("button", name="Ver más")).to_be_visible(timeout=30_000)  # an article first (its first part)
     write(person, "quiero hablar con una persona")
     expect(person.locator(".imw-bot").filter(has_text="en la cola")).to_be_visible(timeout=30_000)
     expect(person.get_by_role("button", name="Volver al asistente")).to_be_visible()

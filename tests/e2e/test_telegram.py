@@ -15,10 +15,13 @@ from typing import Any
 import httpx
 import pytest
 
+from bot import knowledge
 from bot.channels.checks import UNREADABLE
 from bot.channels.telegram_webhook import TEXT_LIMIT, escape
 from tests.fakes.telegram import FakeTelegram, utf16_len
 from tests.stack import ROOT, running_stack
+
+KB = knowledge.load()
 
 pytestmark = pytest.mark.e2e
 
@@ -179,14 +182,24 @@ def test_a_question_gets_the_article_with_an_inline_keyboard(tg, api):
     calls = sent(api, chat)
     assert calls and all(c.params["chat_id"] == chat and c.params["parse_mode"] == "HTML" for c in calls)
     assert all(c.params["link_preview_options"] == {"is_disabled": True} for c in calls)
-    assert "España" in calls[0].visible_text and "Actualizado:" in visible(api, chat)
+    # the written summary first; at most four bubbles, the last with "Ver más" and the menu
+    assert calls[0].visible_text == KB.get("emigrar/tramites/espana").summary
+    assert "España" in calls[0].visible_text and "Actualizado:" not in visible(api, chat)
+    assert len(calls) <= 4
     assert tracker(tg, chat)["slots"]["article_id"] == "emigrar/tramites/espana"
     keyboard = buttons(calls[-1])
     assert keyboard and all(buttons(c) == [] for c in calls[:-1])  # buttons only on the last part
-    assert "Volver al menú" in [b["text"] for b in keyboard]
+    assert [b["text"] for b in keyboard] == ["Ver más", "Volver al menú"]
     for button in keyboard:  # short references, never the payload itself
         assert 1 <= len(button["callback_data"].encode()) <= 64
         assert not button["callback_data"].startswith("/")
+    first = len(calls)
+    press(tg, api, chat, "Ver más")  # the rest of the answer: at most four more, the sources and the date last
+    api.wait_for(lambda: "Actualizado:" in visible(api, chat), what="the rest of the answer")
+    rest = sent(api, chat)[first:]
+    assert 1 <= len(rest) <= 4 and "Actualizado:" in rest[-1].visible_text
+    assert "Volver al menú" in [b["text"] for b in buttons(rest[-1])]
+    assert tracker(tg, chat)["latest_message"]["intent"]["name"] == "elegir_articulo"
     # the typing indicator was shown
     api.wait_for(lambda: api.calls_of("sendChatAction", chat), what="sendChatAction")
     assert api.calls_of("sendChatAction", chat)[0].params["action"] == "typing"
@@ -212,7 +225,8 @@ def test_pressing_buttons_continues_the_conversation(tg, api):
     assert "España" in [b["text"] for b in country_buttons]
     press(tg, api, chat, "España")  # payload /informar_pais{"country":"espana"} stays on our side
     assert tracker(tg, chat)["slots"]["article_id"] == "emigrar/tramites/espana"
-    assert "Actualizado:" in sent(api, chat)[-1].visible_text or "Actualizado:" in visible(api, chat)
+    press(tg, api, chat, "Ver más")
+    api.wait_for(lambda: "Actualizado:" in sent(api, chat)[-1].visible_text, what="the sources and the date")
 
 
 def test_forged_callback_data_gets_a_polite_answer_and_reaches_no_intent(tg, api):

@@ -23,6 +23,7 @@ import pytest
 import websockets
 from playwright.sync_api import expect, sync_playwright
 
+from bot import knowledge
 from bot.channels.checks import UNREADABLE
 from bot.channels.limits import TOO_MANY
 from tests.stack import ROOT, free_port, running_stack
@@ -37,6 +38,7 @@ QUESTION = "q visa necesito pa trabajar afuera"
 TITLE = "PERÚ INFOMIGRA"
 TOKEN_KEY = "infomigra-chat-token"
 UPDATED = re.compile(r"^Actualizado: \d{2}/\d{2}/\d{4}$")
+KB = knowledge.load()
 
 
 @pytest.fixture(scope="module")
@@ -79,15 +81,30 @@ def session_of(page) -> str:
 
 
 def ask_and_choose_chile(page):
-    """Turn 1: a question in colloquial Spanish gets country buttons; turn 2: a click on "Chile"."""
+    """Turn 1: a question in colloquial Spanish gets country buttons; turn 2: a click on "Chile" gets
+    the first part of the answer (at most four bubbles, the written summary first, then "Ver más")."""
     box = page.get_by_role("textbox", name="Escribe tu mensaje")
     box.fill(QUESTION)
     box.press("Enter")
     chile = page.get_by_role("group", name="Opciones de respuesta").get_by_role("button", name="Chile", exact=True)
     expect(chile).to_be_visible(timeout=30_000)
+    bots = page.locator(".imw-bot").count()
     chile.focus()
     page.keyboard.press("Enter")  # the buttons work from the keyboard
+    more = page.get_by_role("button", name="Ver más")
+    expect(more).to_be_visible(timeout=30_000)
+    answer = page.locator(".imw-bot").all_inner_texts()[bots:]
+    assert 1 <= len(answer) <= 4, answer
+    assert " ".join(answer[0].split()).endswith(" ".join(KB.get("emigrar/tramites/chile").summary.split())), answer[0]
+    expect(page.locator(".imw-updated")).to_have_count(0)  # the sources come with the last part
+
+
+def see_more(page):
+    """"Ver más": the rest of the answer, with the sources and "Actualizado" last."""
+    bots = page.locator(".imw-bot").count()
+    page.get_by_role("button", name="Ver más").click()
     expect(page.locator(".imw-updated").last).to_have_text(UPDATED, timeout=30_000)
+    assert 1 <= page.locator(".imw-bot").count() - bots <= 4
 
 
 def push(stack, sender: str, event: dict) -> None:
@@ -232,6 +249,8 @@ def test_a_two_turn_conversation_with_a_button_survives_a_reload(web_stack, brow
     last = user_events(web_stack, sender)[-1]
     assert last["input_channel"] == "web" and last["metadata"]["button_title"] == "Chile"
     assert last["parse_data"]["intent"]["name"] == "informar_pais"
+    see_more(page)
+    assert user_events(web_stack, sender)[-1]["parse_data"]["intent"]["name"] == "elegir_articulo"
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "webchat.png"))
 
@@ -259,6 +278,7 @@ def test_the_widget_fits_a_phone_360_px_wide(web_stack, browser):
     page.goto(demo_url(web_stack))
     open_chat(page)
     ask_and_choose_chile(page)
+    see_more(page)
     dialog = page.get_by_role("dialog", name=TITLE).bounding_box()
     assert dialog["x"] == 0 and dialog["width"] == 360 and dialog["height"] == 740  # the chat takes the screen
     sizes = page.evaluate("""() => {
