@@ -25,6 +25,7 @@ SAFETY_INTENTS = frozenset({"seguridad_trata_y_fraude", "seguridad_emergencia", 
 UNSURE_ACTIONS = frozenset({"action_kb_search", "utter_ninguna"})
 BACK_INTENTS = frozenset({"volver_al_asistente", "menu"})
 HANDOFF_LOOP = "handoff_form"
+PRIORITY_PERIOD = dt.timedelta(days=1)  # HANDOFF_PRIORITY_PER_DAY counts over this
 # What the channels put in an attachment (bot/channels/whatsapp.py, telegram.py) and the desk shows.
 ATTACHMENT_KEYS = frozenset({"type", "content_type", "url", "file_id", "file_name", "name", "title", "latitude",
                              "longitude", "address", "label", "first_name", "phone_number"})
@@ -151,7 +152,12 @@ def escalate(store: HandoffStore, settings: HandoffSettings, *, sender_id: str, 
     `numbers_given`: the protection answer already gave the emergency numbers (no general reminder)."""
     at = at or now()
     topic, article_id = slots.get("topic"), slots.get("article_id")
-    priority = 1 if reason == "safety" or str(topic or article_id or "").startswith("seguridad") else 0
+    safety = reason == "safety" or str(topic or article_id or "").startswith("seguridad")
+    # Priority moves a person ahead of everybody waiting, so it is capped per person and day: a script
+    # raising alarms cannot keep the queue for itself. Beyond the cap the ticket still opens (or the open
+    # one is kept) and the person still gets the emergency numbers; only the queue position is not raised.
+    priority = 1 if safety and (
+        store.priority_escalations(sender_id, at - PRIORITY_PERIOD) < settings.priority_per_day) else 0
     country = slots.get("location") or slots.get("country")  # where the person is, else the country asked about
     ticket, created = store.open_ticket(
         sender_id=sender_id, channel=channel, reason=reason, priority=priority, line=line_of(topic, article_id),
@@ -161,7 +167,7 @@ def escalate(store: HandoffStore, settings: HandoffSettings, *, sender_id: str, 
     online = len(store.online(settings.online_window, at))
     status = say.queue_status(position, online, settings.hours, settings.minutes_per_chat, at)
     first = say.INTRO[reason] + "\n\n" + status
-    if ticket.priority and not numbers_given:
+    if (ticket.priority or safety) and not numbers_given:
         first += "\n\n" + say.DANGER
     return Escalation(ticket, created, position, [{"text": first}, {"text": say.WHILE_WAITING, "buttons": [say.BACK_BUTTON]}])
 

@@ -9,6 +9,7 @@
 | HANDOFF_TAKE_MINUTES | 5 | a chat transferred to an advisor who does not open it in this time goes back to the queue |
 | HANDOFF_REPLY_MINUTES | 10 | an advisor who leaves the person's message unanswered this long: back to the queue |
 | HANDOFF_WAITING_NOTICE_MINUTES | 15 | a waiting chat nobody takes in this time (office hours): the person is told |
+| HANDOFF_PRIORITY_PER_DAY | 3 | priority (safety) escalations per person in 24 h; then no priority (numbers still given) |
 | HANDOFF_COMPACT_EVERY | 40 | messages of a handoff after which its Rasa session is started afresh |
 | HANDOFF_ONLINE_MINUTES | 2 | an advisor with the desk open in this time counts as online |
 | HANDOFF_WHATSAPP_TEMPLATE_SID | (none) | Twilio ContentSid of the template sent when the person wrote more than 24 h ago |
@@ -64,6 +65,7 @@ class HandoffSettings:
     reply_timeout: dt.timedelta = dt.timedelta(minutes=10)
     waiting_notice: dt.timedelta = dt.timedelta(minutes=15)
     compact_every: int = 40
+    priority_per_day: int = 3
     online_window: dt.timedelta = dt.timedelta(minutes=2)
     whatsapp_template_sid: str = ""
     rasa_url: str = "http://localhost:5005"
@@ -88,6 +90,7 @@ class HandoffSettings:
             reply_timeout=_minutes(env, "HANDOFF_REPLY_MINUTES", 10),
             waiting_notice=_minutes(env, "HANDOFF_WAITING_NOTICE_MINUTES", 15),
             compact_every=_count(env, "HANDOFF_COMPACT_EVERY", 40, 5, 10_000),
+            priority_per_day=_count(env, "HANDOFF_PRIORITY_PER_DAY", 3, 1, 1000),
             online_window=_minutes(env, "HANDOFF_ONLINE_MINUTES", 2, 0.1, 60),
             whatsapp_template_sid=template,
             rasa_url=(env.get("RASA_URL", "").strip() or "http://localhost:5005").rstrip("/"),

@@ -35,6 +35,7 @@ EMAIL = re.compile(r"[A-Za-z0-9._%+\-]{1,64}@[A-Za-z0-9\-]{1,63}(?:\.[A-Za-z0-9\
 TRANSCRIPT_LIMIT = 80  # the assistant's turns kept from before the handoff
 MAX_ATTEMPTS = 8  # deliveries through Rasa before a message is marked failed
 WHATSAPP_WINDOW = dt.timedelta(hours=24)
+PRIORITY_EVENT = "priority"  # a ticket entered the queue with priority (handoff_events.action)
 
 
 class HandoffError(ValueError):
@@ -255,6 +256,7 @@ class HandoffStore:
                 with self.engine.begin() as conn:
                     conn.execute(update(handoff_tickets).where(handoff_tickets.c.id == existing.id)
                                  .values(priority=priority, reason=reason))
+                    self._event(conn, existing.id, PRIORITY_EVENT, detail=reason, at=at)
                 existing = replace(existing, priority=priority, reason=reason)
             return existing, False
         values = {"sender_id": sender_id, "channel": channel[:20], "status": "waiting", "reason": reason, "priority": priority,
@@ -272,6 +274,8 @@ class HandoffStore:
                 if rows:
                     conn.execute(insert(handoff_messages), rows)
                 self._event(conn, ticket_id, "created", detail=reason, at=at)
+                if priority:
+                    self._event(conn, ticket_id, PRIORITY_EVENT, detail=reason, at=at)
         except IntegrityError:  # the same conversation escalated twice at once
             again = self.open_for(sender_id)
             if again is None:
@@ -280,6 +284,15 @@ class HandoffStore:
         ticket = self.get(ticket_id)
         assert ticket is not None
         return ticket, True
+
+    def priority_escalations(self, sender_id: str, since: dt.datetime) -> int:
+        """How often this person's tickets entered the queue with priority (opened with it or raised to
+        it) since `since`: the handoff caps it per day (bot/handoff/escalation.py)."""
+        e, t = handoff_events.c, handoff_tickets.c
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(handoff_events.join(handoff_tickets, e.ticket_id == t.id))
+                                    .where(t.sender_id == sender_id, e.action == PRIORITY_EVENT,
+                                           e.created_at >= since)).scalar() or 0)
 
     # --- what the person writes (action server) ----------------------------------------------------
     def record_person_message(self, sender_id: str, text: str, *, source_key: str | None, attachments: list[dict] | None = None,
