@@ -24,6 +24,7 @@ from bot import countries, suggestions
 from bot.knowledge.base import intent_for_topic
 from bot.privacy.erase import ERASE_ACTION, erase_person
 from bot.store.db import get_engine
+from bot.suggestions.service import per_day
 from bot.text import fold
 
 from .actions import KB
@@ -345,9 +346,11 @@ class ActionSubmitSuggestion(Action):
                 text=slot("vm_message"),
                 contact=None if slot("vm_contact") == "-" else slot("vm_contact"),
                 consent_at=slot("vm_consent"),
+                max_per_day=per_day(),
             )
         except suggestions.InvalidInput as error:
-            dispatcher.utter_message(text=f"No pude guardar tu mensaje: {error.message}")
+            dispatcher.utter_message(text=error.message if error.field == "daily_limit"
+                                     else f"No pude guardar tu mensaje: {error.message}")
             return _reset()
         dispatcher.utter_message(
             text=f"¡Gracias! Guardamos tu mensaje con el código {reference}. Guárdalo si quieres consultar por él. "

@@ -48,6 +48,13 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
     "archived": (),
 }
 DEFAULT_RETENTION_MONTHS = 24
+# Suggestions one person (sender id) may leave in 24 hours: the store and the reviewers' queue are not
+# a place a script can fill. SUGGESTIONS_PER_DAY, 0 for no limit.
+DEFAULT_PER_DAY = 5
+PER_DAY_ENV = "SUGGESTIONS_PER_DAY"
+PER_DAY_PERIOD = dt.timedelta(days=1)
+DAILY_LIMIT = ("Hoy ya recibimos {limit} mensajes tuyos para «la voz del migrante», el máximo por día, así que este no "
+               "quedó guardado. Puedes enviarlo mañana. Si es urgente, escribe «asesor» y te atenderá una persona.")
 RETENTION_ENV = "SUGGESTIONS_RETENTION_MONTHS"
 TAG_MAX = 40
 NOTE_MAX = 2000
@@ -163,6 +170,7 @@ def submit(
     city: str | None = None,
     contact: str | None = None,
     now: dt.datetime | None = None,
+    max_per_day: int = 0,
 ) -> tuple[str, bool]:
     """Store a suggestion once per `client_key` and return (reference, created).
 
@@ -171,6 +179,8 @@ def submit(
     the duplicates race each other (the unique constraint decides). The key itself is kept only as a
     SHA-256 digest. Raises `InvalidInput` (Spanish message) for anything the person must correct,
     including a missing consent. `consent_at` is when the person said yes (a datetime or ISO 8601 text).
+    `max_per_day` (0: none): a sender who left that many in the last 24 hours gets InvalidInput
+    (field "daily_limit", DAILY_LIMIT) and nothing is stored.
     """
     if not client_key or not str(client_key).strip():
         raise ValueError("client_key is required (it makes a retried submit store one suggestion)")
@@ -193,6 +203,8 @@ def submit(
     if existing:
         return existing, False
     at = dates.utc(now or clock.now())
+    if max_per_day and sender_id and count_since(engine, sender_id, at - PER_DAY_PERIOD) >= max_per_day:
+        raise InvalidInput("daily_limit", DAILY_LIMIT.format(limit=max_per_day))
     for _ in range(_REFERENCE_ATTEMPTS):
         reference = new_reference(dates.local_year(at))
         try:
@@ -437,6 +449,19 @@ def count_by_sender(engine: Engine, sender_id: str) -> int:
     with engine.connect() as conn:
         return conn.execute(select(func.count()).select_from(suggestions)
                             .where(suggestions.c.sender_id == sender_id)).scalar_one()
+
+
+def count_since(engine: Engine, sender_id: str, since: dt.datetime) -> int:
+    """How many suggestions this sender left since `since` (the daily limit of `submit`)."""
+    with engine.connect() as conn:
+        return conn.execute(select(func.count()).select_from(suggestions).where(
+            suggestions.c.sender_id == sender_id, suggestions.c.created_at >= dates.utc(since))).scalar_one()
+
+
+def per_day(env: dict[str, str] | None = None) -> int:
+    """SUGGESTIONS_PER_DAY, else 5; 0 for no limit."""
+    raw = ((os.environ if env is None else env).get(PER_DAY_ENV) or "").strip()
+    return int(raw) if raw.isdigit() else DEFAULT_PER_DAY
 
 
 def erase_personal_data(engine: Engine, sender_id: str, *, now: dt.datetime | None = None,
