@@ -1,0 +1,141 @@
+"""Flood limits through the real stack: a flood from one sender or one address is refused before Rasa,
+politely, while another person is answered normally.
+
+The stack trusts X-Forwarded-For from 127.0.0.1 (FLOOD_TRUSTED_PROXIES), as behind a reverse proxy, so
+the tests can speak from several client addresses; the limits are small to keep the test short. Every
+assertion is on outcomes and counts (answers, 429s, Rasa's recorded messages), never on timing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import pytest
+import websockets
+
+from bot.channels.limits import TOO_MANY, TOO_MANY_CONNECTIONS
+from tests.stack import running_stack
+
+pytestmark = pytest.mark.e2e
+
+PER_SENDER, PER_ADDRESS, CONNECTIONS = 5, 12, 3
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    env = {"FLOOD_SENDER_PER_MINUTE": str(PER_SENDER), "FLOOD_ADDRESS_PER_MINUTE": str(PER_ADDRESS),
+           "FLOOD_WEB_CONNECTIONS_PER_ADDRESS": str(CONNECTIONS), "FLOOD_TRUSTED_PROXIES": "127.0.0.1"}
+    with running_stack(tmp_path_factory.mktemp("flood"), env) as running:
+        yield running
+
+
+def post(stack, sender: str, text: str, address: str) -> httpx.Response:
+    return httpx.post(stack.webhook(), json={"sender": sender, "message": text},
+                      headers={**stack.rest_headers(), "X-Forwarded-For": address}, timeout=120)
+
+
+def user_messages(stack, sender: str) -> int:
+    return sum(e["event"] == "user" for e in stack.tracker(sender)["events"])
+
+
+def test_a_flooding_sender_is_refused_while_another_sender_is_answered(stack):
+    flood = 3 * PER_SENDER
+    with ThreadPoolExecutor(flood + 1) as pool:  # all at once: the refusals never wait for a refill
+        flooding = [pool.submit(post, stack, "flooder", f"hola {i}", "203.0.113.10") for i in range(flood)]
+        other = pool.submit(post, stack, "bystander", "q papeles necesito pa trabajar en españa", "203.0.113.10")
+        statuses = [f.result().status_code for f in flooding]
+        answer = other.result()
+    assert statuses.count(200) == PER_SENDER and statuses.count(429) == flood - PER_SENDER
+    refused = next(f.result() for f in flooding if f.result().status_code == 429)
+    assert refused.json()["error"] == TOO_MANY and int(refused.headers["Retry-After"]) >= 1
+    # the bystander, from the same address, in the middle of the flood: answered normally
+    assert answer.status_code == 200 and answer.json() and all(m.get("text") for m in answer.json())
+    assert user_messages(stack, "flooder") == PER_SENDER  # the refused ones never reached Rasa
+    assert user_messages(stack, "bystander") == 1
+
+
+def test_a_flooding_address_is_refused_while_another_address_is_answered(stack):
+    with ThreadPoolExecutor(PER_ADDRESS + 6) as pool:  # a new sender each time, one address
+        results = list(pool.map(lambda i: post(stack, f"rotating-{i}", "hola", "198.51.100.20").status_code,
+                                range(PER_ADDRESS + 6)))
+    assert results.count(200) == PER_ADDRESS and results.count(429) == 6
+    answer = post(stack, "elsewhere", "hola", "198.51.100.21")
+    assert answer.status_code == 200 and answer.json()
+
+
+async def _connect(stack, address: str):
+    url = stack.rasa_url.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket"
+    ws = await websockets.connect(url, origin=stack.rasa_url, extra_headers={"X-Forwarded-For": address})
+    assert (await ws.recv()).startswith("0{")
+    await ws.send("40")
+    return ws, await ws.recv()
+
+
+async def _events(ws, seconds: float) -> list[tuple[str, dict]]:
+    events = []
+    try:
+        while True:
+            frame = await asyncio.wait_for(ws.recv(), seconds)
+            if frame == "2":
+                await ws.send("3")
+            elif frame.startswith("42"):
+                name, *data = json.loads(frame[2:])
+                events.append((name, data[0] if data else {}))
+    except (asyncio.TimeoutError, websockets.ConnectionClosed):
+        return events
+
+
+async def _events_until(ws, name: str) -> list[tuple[str, dict]]:
+    events = []
+    while not events or events[-1][0] != name:
+        frame = await asyncio.wait_for(ws.recv(), 30)
+        if frame.startswith("42"):
+            got, *data = json.loads(frame[2:])
+            events.append((got, data[0] if data else {}))
+    return events
+
+
+def test_widget_connections_per_address_are_capped(stack):
+    async def scenario():
+        opened = [await _connect(stack, "192.0.2.30") for _ in range(CONNECTIONS)]
+        assert all(reply.startswith("40") for _, reply in opened)
+        ws, refused = await _connect(stack, "192.0.2.30")
+        assert refused.startswith("44") and json.loads(refused[2:])["message"] == TOO_MANY_CONNECTIONS
+        await ws.close()
+        other, reply = await _connect(stack, "192.0.2.31")  # another address is not affected
+        assert reply.startswith("40")
+        await opened[0][0].close()
+        await asyncio.sleep(0.5)  # the server sees the close (not a timing assertion: the next line waits for it)
+        for _ in range(20):
+            again, reply = await _connect(stack, "192.0.2.30")
+            if reply.startswith("40"):
+                break
+            await again.close()
+            await asyncio.sleep(0.25)
+        assert reply.startswith("40")
+        for ws, _ in [*opened[1:], (other, None), (again, None)]:
+            await ws.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_flooding_widget_session_is_told_once_and_only_its_limit_reaches_rasa(stack):
+    async def scenario():
+        ws, _ = await _connect(stack, "192.0.2.40")
+        await ws.send("42" + json.dumps(["session_request", {}]))
+        first = await _events_until(ws, "session_confirm")
+        for _ in range(3 * PER_SENDER):
+            await ws.send("42" + json.dumps(["user_uttered", {"message": "hola"}]))
+        events = await _events(ws, 4)
+        await ws.close()
+        return first + events
+
+    events = asyncio.run(scenario())
+    session = next(data["session_id"] for name, data in events if name == "session_confirm")
+    notices = [data["text"] for name, data in events if name == "notice"]
+    assert notices.count(TOO_MANY) == 1
+    assert any(name == "bot_uttered" for name, _ in events)
+    assert user_messages(stack, f"web:{session}") == PER_SENDER
