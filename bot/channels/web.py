@@ -44,6 +44,7 @@ from bot.channels.conversation import agent_of
 from bot.channels.limits import TOO_MANY, TOO_MANY_CONNECTIONS, FloodGuard
 from bot.channels.serial import SenderLocks
 from bot.channels.state import ChannelState
+from bot.channels.turns import run_turn, technical_problem
 from bot.channels.web_session import (
     SessionTokens,
     advisor_name,
@@ -163,6 +164,16 @@ def _csp_for(page: bytes) -> str:
 
     return (f"default-src 'none'; script-src 'self' {hashes(b'script')}; style-src 'self' {hashes(b'style')}; "
             "img-src 'self' data:; connect-src 'self' ws: wss:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+
+
+class _CountingWebOutput(WebOutput):
+    """The output of one turn, counting what reached the widget."""
+
+    sent = 0
+
+    async def _emit(self, recipient_id: str, message: dict[str, Any]) -> None:
+        await super()._emit(recipient_id, message)
+        self.sent += 1
 
 
 class WebInput(SocketIOInput):
@@ -347,5 +358,8 @@ class WebInput(SocketIOInput):
             shown = message.strip()
         await sio.emit("user_echo", {"text": shown}, room=sender, skip_sid=sid)  # the person's other tabs
         await self.state.touch(sender, self.name())
+        turn_output = _CountingWebOutput(output.sio, output.state, output.event)
         async with self.locks.hold(sender):
-            await on_new_message(UserMessage(text, output, sender, input_channel=self.name(), metadata=metadata))
+            message = UserMessage(text, turn_output, sender, input_channel=self.name(), metadata=metadata)
+            if not await run_turn(self._app, on_new_message, message, lambda: turn_output.sent > 0):
+                await output.send_text_message(sender, technical_problem())  # never silence (bot/channels/turns.py)

@@ -3,7 +3,8 @@ in the log. The real Rasa and action servers, the official clients (python-teleg
 against the local stand-ins of the Bot API and of Twilio's Messages API (tests/fakes).
 
 - the action server down: Rasa swallows the error and answers nothing; the person gets the
-  technical-problem message with the service's e-mail, except in a conversation an advisor has;
+  technical-problem message with the service's e-mail (WhatsApp, Telegram and the web widget), except
+  in a conversation an advisor has, and the conversation works again once the server is back;
 - a Telegram update whose handling failed (the answer could not be sent) is not recorded as seen
   and gets a non-2xx, so Telegram delivers it again, and the redelivery is handled;
 - an advisor's WhatsApp message that Twilio refuses is an error for the desk, not "Entregado";
@@ -12,7 +13,9 @@ against the local stand-ins of the Bot API and of Twilio's Messages API (tests/f
 
 from __future__ import annotations
 
+import asyncio
 import itertools
+import json
 import random
 import secrets
 import time
@@ -20,6 +23,7 @@ from typing import Any
 
 import httpx
 import pytest
+import websockets
 from twilio.request_validator import RequestValidator
 
 from bot.logsafe import masked
@@ -116,6 +120,32 @@ def api_call(stack, sender: str, events: Any) -> httpx.Response:
                       json=events, timeout=60)
 
 
+async def web_turn(stack, text: str) -> list[str]:
+    """One message from the web widget (Socket.IO v5 on a plain WebSocket); the texts of its turn."""
+    url = stack.rasa_url.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket"
+    async with websockets.connect(url, origin=stack.rasa_url) as ws:
+        await ws.recv()
+        await ws.send("40")
+        await ws.recv()
+
+        async def until(name: str) -> list[tuple[str, object]]:
+            seen = []
+            while True:
+                frame = await asyncio.wait_for(ws.recv(), 60)
+                if frame == "2":
+                    await ws.send("3")
+                elif isinstance(frame, str) and frame.startswith("42"):
+                    got, *data = json.loads(frame[2:])
+                    if got == name:
+                        return seen
+                    seen.append((got, data[0] if data else None))
+
+        await ws.send("42" + json.dumps(["session_request", {}]))
+        await until("history")
+        await ws.send("42" + json.dumps(["user_uttered", {"message": text}]))
+        return [data["text"] for got, data in await until("turn_end") if got == "bot_uttered"]
+
+
 def is_apology(text: str) -> bool:
     return text.startswith("Tenemos un problema técnico") and EMAIL in text
 
@@ -132,10 +162,12 @@ def test_with_the_action_server_down_people_are_told_except_when_an_advisor_has_
         send_whatsapp(stack, phone, QUESTION)
         [reply] = twilio_api.wait_for(f"whatsapp:{phone}", 1)
         assert post_update(stack, telegram_update(paused_chat, "sigo esperando")).status_code == 200
+        web = asyncio.run(web_turn(stack, QUESTION))
     finally:
         stack.restart_actions()
     assert [is_apology(t) for t in telegram_texts(telegram_api, chat)] == [True]
     assert is_apology(reply.body), reply.body
+    assert [is_apology(t) for t in web] == [True], web
     assert len(telegram_texts(telegram_api, paused_chat)) == before_paused  # an advisor has it: no apology
     # and with the action server back, the same conversations are answered again (Rasa's circuit breaker,
     # tripped by the failing action, no longer trips at once at every later message)
