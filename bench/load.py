@@ -12,9 +12,16 @@ time of a fixed pure-Python loop on this machine, taken before and after the run
 per message (the Rasa server's, from /proc) bound what one Rasa process can serve: about
 1000 / (CPU ms per message) messages per second.
 
-    .venv-svc/bin/python -m bench.load [--levels 1 20 50] [--seconds 20] [--train]
+    .venv-svc/bin/python -m bench.load [--levels 1 20 50] [--seconds 20] [--train] [--flood-seconds 10]
 
-Every request goes to 127.0.0.1 and each level stops after --seconds or --max-messages.
+Every request goes to 127.0.0.1 and each level stops after --seconds or --max-messages. The stack runs
+with the default flood limits (bot/channels/limits.py) and trusts X-Forwarded-For from 127.0.0.1, so
+each simulated conversation comes from its own client address, as people do.
+
+Flood (`--flood-seconds`, 0 to skip): one person's conversations (a probe) are timed alone, then while
+FLOOD_WORKERS clients post as fast as they can as one sender from one address (the limits refuse it
+before Rasa), then while the same clients post as many different senders from different addresses
+(ordinary load, which no limit refuses): the probe's latency in each phase and what the flood got.
 """
 
 from __future__ import annotations
@@ -33,6 +40,11 @@ from pathlib import Path
 import httpx
 
 from tests.stack import ROOT, running_stack
+
+# The bench's stack: the default flood limits, behind a "proxy" on loopback (each conversation has its address).
+BENCH_ENV = {"FLOOD_SENDER_PER_MINUTE": "", "FLOOD_ADDRESS_PER_MINUTE": "", "FLOOD_WEB_CONNECTIONS_PER_ADDRESS": "",
+             "FLOOD_TRUSTED_PROXIES": "127.0.0.1"}
+FLOOD_WORKERS = 20
 
 CONVERSATIONS: list[list[str]] = [
     ["hola", "quiero trabajar en el extranjero", "q papeles necesito pa chambear en españa", "y para chile?", "gracias"],
@@ -82,17 +94,23 @@ def peak_rss_mb(pid: int) -> float:
     return total
 
 
+def new_address() -> dict[str, str]:
+    """A client address of its own (TEST-NET-free 10/8), as the trusted proxy would forward it."""
+    return {"X-Forwarded-For": f"10.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250 + 1}"}
+
+
 async def conversation_loop(client: httpx.AsyncClient, url: str, script: list[str], stop_at: float,
                             budget: list[int], latencies: list[float], errors: list[str]) -> None:
     while time.monotonic() < stop_at and budget[0] > 0:
         sender = f"bench-{uuid.uuid4().hex[:10]}"
+        address = new_address()
         for text in script:
             if time.monotonic() >= stop_at or budget[0] <= 0:
                 return
             budget[0] -= 1
             started = time.perf_counter()
             try:
-                response = await client.post(url, json={"sender": sender, "message": text})
+                response = await client.post(url, json={"sender": sender, "message": text}, headers=address)
                 if response.status_code != 200:
                     errors.append(f"{response.status_code}")
             except httpx.HTTPError as exc:
@@ -145,6 +163,41 @@ async def run_bursts(url: str, headers: dict[str, str], bursts: int = 10) -> dic
     return {"bursts": bursts, "p50_ms": round(statistics.median(waits), 1), "max_ms": round(max(waits), 1)}
 
 
+async def _flood_worker(client: httpx.AsyncClient, url: str, stop: asyncio.Event, one_sender: bool,
+                        counts: dict[str, int]) -> None:
+    """Post as fast as the server answers: as one sender from one address, or as a new person each time."""
+    while not stop.is_set():
+        sender, address = ("flood", {"X-Forwarded-For": "203.0.113.66"}) if one_sender else \
+            (f"many-{uuid.uuid4().hex[:10]}", new_address())
+        try:
+            response = await client.post(url, json={"sender": sender, "message": "hola"}, headers=address)
+            key = str(response.status_code)
+        except httpx.HTTPError as exc:
+            key = type(exc).__name__
+        counts[key] = counts.get(key, 0) + 1
+
+
+async def run_flood_phase(url: str, headers: dict[str, str], seconds: float, flood: str | None) -> dict:
+    """The probe (one conversation after another, each a new person) for `seconds`, with or without a flood."""
+    latencies: list[float] = []
+    errors: list[str] = []
+    counts: dict[str, int] = {}
+    stop = asyncio.Event()
+    limits = httpx.Limits(max_connections=FLOOD_WORKERS + 2, max_keepalive_connections=FLOOD_WORKERS + 2)
+    async with httpx.AsyncClient(timeout=60, limits=limits, headers=headers) as client:
+        workers = [asyncio.create_task(_flood_worker(client, url, stop, flood == "one", counts))
+                   for _ in range(FLOOD_WORKERS if flood else 0)]
+        started = time.monotonic()
+        await conversation_loop(client, url, CONVERSATIONS[0], started + seconds, [10_000], latencies, errors)
+        elapsed = time.monotonic() - started
+        stop.set()
+        await asyncio.gather(*workers)
+    return {"flood": flood or "none", "probe_messages": len(latencies), "probe_errors": len(errors),
+            "probe_p50_ms": round(statistics.median(latencies), 1), "probe_p95_ms": round(percentile(latencies, 0.95), 1),
+            "flood_requests": sum(counts.values()), "flood_per_s": round(sum(counts.values()) / elapsed, 1),
+            "flood_statuses": counts}
+
+
 def time_training() -> float:
     """A training from scratch: an empty Rasa cache, so no component is reused."""
     with tempfile.TemporaryDirectory() as out, tempfile.TemporaryDirectory() as cache:
@@ -161,6 +214,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0, help="duration of each level")
     parser.add_argument("--max-messages", type=int, default=3000, help="cap of messages per level")
     parser.add_argument("--train", action="store_true", help="also time a training from scratch")
+    parser.add_argument("--flood-seconds", type=float, default=10.0, help="duration of each flood phase (0: none)")
     args = parser.parse_args()
 
     report: dict = {"reference_loop_seconds_before": reference_loop_seconds()}
@@ -168,7 +222,7 @@ def main() -> None:
     if args.train:
         report["train_seconds"] = round(time_training(), 1)
         print(f"training from scratch: {report['train_seconds']} s")
-    with tempfile.TemporaryDirectory() as work, running_stack(Path(work)) as stack:
+    with tempfile.TemporaryDirectory() as work, running_stack(Path(work), BENCH_ENV) as stack:
         report["model_load_seconds"] = round(stack.load_seconds, 1)
         print(f"start to ready (model load included): {report['model_load_seconds']} s")
         asyncio.run(run_level(stack.webhook(), stack.rest_headers(), 1, 3, 50))  # warm-up
@@ -189,6 +243,16 @@ def main() -> None:
         report["bursts"] = asyncio.run(run_bursts(stack.webhook(), stack.rest_headers()))
         print(f"burst of 3 from one sender, last message to all answered: p50 {report['bursts']['p50_ms']} ms, "
               f"max {report['bursts']['max_ms']} ms")
+        if args.flood_seconds > 0:
+            report["flood"] = []
+            print(f"flood: one person's conversation (probe) alone, then with {FLOOD_WORKERS} clients posting as fast "
+                  "as they can as one sender from one address, then as many senders from many addresses")
+            for flood in (None, "one", "many"):
+                phase = asyncio.run(run_flood_phase(stack.webhook(), stack.rest_headers(), args.flood_seconds, flood))
+                report["flood"].append(phase)
+                print(f"  flood {phase['flood']:>4}: probe {phase['probe_messages']} messages ({phase['probe_errors']} "
+                      f"errors), p50 {phase['probe_p50_ms']} ms, p95 {phase['probe_p95_ms']} ms; flood "
+                      f"{phase['flood_requests']} requests ({phase['flood_per_s']}/s) {phase['flood_statuses']}")
         report["rasa_peak_rss_mb"] = round(peak_rss_mb(stack.rasa.pid))
         report["actions_peak_rss_mb"] = round(peak_rss_mb(stack.actions.pid))
         print(f"peak RSS: Rasa server {report['rasa_peak_rss_mb']} MB, action server {report['actions_peak_rss_mb']} MB")
