@@ -31,9 +31,11 @@ ROOT = Path(__file__).resolve().parent.parent
 MODEL = Path(os.environ.get("INFOMIGRA_MODEL", ROOT / "models" / "infomigra.tar.gz"))
 
 
-# Every test client is one address (127.0.0.1): the per-address flood limits (bot/channels/limits.py) are
-# off unless a test sets them (tests/e2e/test_flood.py); the per-sender limit keeps its default.
-LOOPBACK_FLOOD_LIMITS = {"FLOOD_ADDRESS_PER_MINUTE": "0", "FLOOD_WEB_CONNECTIONS_PER_ADDRESS": "0"}
+# The flood limits (bot/channels/limits.py) are off unless a test sets them (tests/e2e/test_flood.py,
+# test_webchat.py): every test client is one address (127.0.0.1), and a scripted conversation sends a
+# person's messages faster than any person does.
+LOOPBACK_FLOOD_LIMITS = {"FLOOD_SENDER_PER_MINUTE": "0", "FLOOD_ADDRESS_PER_MINUTE": "0",
+                         "FLOOD_WEB_CONNECTIONS_PER_ADDRESS": "0"}
 
 
 def free_port() -> int:

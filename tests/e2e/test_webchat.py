@@ -43,7 +43,7 @@ KB = knowledge.load()
 
 @pytest.fixture(scope="module")
 def web_stack(tmp_path_factory):
-    env = {"WEB_SESSION_SECRET": secrets.token_urlsafe(32)}
+    env = {"WEB_SESSION_SECRET": secrets.token_urlsafe(32), "FLOOD_SENDER_PER_MINUTE": "20"}  # the default limit
     with running_stack(tmp_path_factory.mktemp("webchat"), env) as running:
         yield running
 
