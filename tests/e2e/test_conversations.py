@@ -15,6 +15,9 @@ def sender() -> str:
     return f"e2e-{uuid.uuid4().hex[:12]}"
 
 
+KB = knowledge.load()
+
+
 def texts(replies: list[dict]) -> str:
     return "\n".join(r.get("text", "") for r in replies)
 
@@ -59,7 +62,13 @@ def test_menu_any_time(stack, text):
 def test_informal_question_with_country_gets_that_article(stack):
     who = sender()
     replies = stack.say(who, "q papeles necesito pa chambear en españa porfa")
-    assert "Actualizado:" in texts(replies)
+    assert slot(stack, who, "article_id") == "emigrar/tramites/espana"
+    # the essentials first; a long answer stops with "Ver más", which sends the rest and the date
+    assert replies[0]["text"] == KB.get("emigrar/tramites/espana").summary
+    assert "Actualizado:" not in texts(replies)
+    more = [b["payload"] for b in replies[-1].get("buttons", []) if b["title"] == "Ver más"]
+    assert len(more) == 1 and more[0].startswith('/elegir_articulo{"article":"emigrar/tramites/espana#')
+    assert "Actualizado:" in texts(stack.say(who, more[0]))
     assert slot(stack, who, "article_id") == "emigrar/tramites/espana"
 
 
