@@ -30,7 +30,10 @@ from rasa_sdk.constants import APPLICATION_ROOT_LOGGER_NAME
 from rasa_sdk.endpoint import create_app, create_ssl_context
 from rasa_sdk.plugin import plugin_manager
 from sanic import Sanic, response
+from sanic.exceptions import SanicException
 from sanic.request import Request
+
+from bot import sanic_accept
 
 logger = logging.getLogger(__name__)
 
@@ -81,8 +84,14 @@ def require_secret(app: Sanic, secret: str) -> None:
 
 
 def build_app(actions: str, secret: str, cors_origins: list[str] | str | None = None) -> Sanic:
+    sanic_accept.apply()  # a malformed Accept header must not turn a 401/404 into a 500
     app = create_app(actions, cors_origins=cors_origins)
     require_secret(app, secret)
+
+    @app.exception(SanicException)  # rasa_sdk's handler answers 500 to every exception, a 404 or a 405 too
+    async def http_error(_request: Request, exception: SanicException) -> response.HTTPResponse:
+        return response.json({"error": str(exception)}, status=getattr(exception, "status_code", None) or 500)
+
     plugin_manager().hook.attach_sanic_app_extensions(app=app)
     return app
 
