@@ -17,11 +17,11 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export TQDM_DISABLE := 1
 
-.PHONY: help install browser run test lint validate train test-stories test-nlu test-understanding pytest actions clean
+.PHONY: help install browser run test lint validate audit train test-stories test-nlu test-understanding pytest actions clean
 
 help:
 	@echo "make run    install what is missing, train if the model is stale, start the assistant"
-	@echo "make test   install what is missing, then every check: lint, data, stories, NLU, held-out conversations, pytest"
+	@echo "make test   install what is missing, then every check: lint, data, dependency audit, stories, NLU, held-out conversations, pytest"
 
 .venv/.installed: requirements/rasa.txt pyproject.toml
 	test -x .venv/bin/python || $(PYTHON310) -m venv .venv
@@ -77,6 +77,11 @@ validate: install
 	$(SVC)/infomigra kb check
 	$(RASA) data validate --fail-on-warnings
 
+# pip-audit on both lock files; "audit skipped: <reason>" (exit 0) when no vulnerability service is reachable,
+# the stored findings and allow-list (security/) are then checked offline by tests/unit/test_dependency_audit.py.
+audit: install
+	$(SVC)/python scripts/audit.py
+
 test-stories: train
 	$(RASA) test core --model models/infomigra.tar.gz --stories tests/stories \
 	  --fail-on-prediction-errors --out results/core --no-plot
@@ -92,7 +97,7 @@ test-understanding: train
 pytest: train browser
 	$(SVC)/pytest -q
 
-test: lint validate test-stories test-nlu test-understanding pytest
+test: lint validate audit test-stories test-nlu test-understanding pytest
 
 clean:
 	rm -rf models results var/*.db
