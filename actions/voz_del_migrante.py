@@ -133,7 +133,10 @@ class ValidateVozDelMigranteForm(FormValidationAction):
 
     def _leaves(self, tracker: Tracker, *, questions_too: bool = True) -> bool:
         intent = _intent(tracker)
-        return intent in LEAVING or (questions_too and intent in TOPIC_INTENTS)
+        # An article button ("Ver más" of an answer given during the form, the privacy policy…) carries
+        # its article: the rule shows it, then the form asks its question again.
+        pressed = intent == "elegir_articulo" and next(tracker.get_latest_entity_values("article"), None)
+        return intent in LEAVING or bool(pressed) or (questions_too and intent in TOPIC_INTENTS)
 
     # extraction: what counts as an answer to the question asked ------------------------------
     async def extract_vm_kind(self, dispatcher, tracker: Tracker, domain) -> dict[str, Any]:

@@ -4,7 +4,7 @@ import uuid
 
 import pytest
 
-from bot import suggestions
+from bot import knowledge, suggestions
 from bot.store.db import get_engine
 
 pytestmark = pytest.mark.e2e
@@ -16,6 +16,9 @@ HAPPY = ["quiero dejar una sugerencia", "queja", "España", "Madrid", "Consulado
 
 def sender() -> str:
     return f"vm-{uuid.uuid4().hex[:10]}"
+
+
+KB = knowledge.load()
 
 
 def texts(replies: list[dict]) -> str:
@@ -91,9 +94,15 @@ def test_a_knowledge_question_is_answered_and_the_form_goes_on(stack):
     who = sender()
     stack.say(who, "quiero dejar una sugerencia")
     replies = stack.say(who, "que es sivitma")
-    assert "Actualizado:" in texts(replies)
     assert "¿Qué nos quieres dejar?" in texts(replies)
     assert stack.tracker(who)["slots"]["article_id"] == "info/sivitma"
+    # the first part of the answer (summary first), then "Ver más" for the rest, still inside the form
+    assert replies[0]["text"] == KB.get("info/sivitma").summary
+    more = [b["payload"] for r in replies for b in r.get("buttons", []) if b["title"] == "Ver más"]
+    assert more and "Actualizado:" not in texts(replies)
+    rest = stack.say(who, more[0])
+    assert "Actualizado:" in texts(rest)
+    assert stack.tracker(who)["active_loop"]["name"] == "voz_del_migrante_form"
 
 
 def test_erase_my_data_after_confirmation(stack):

@@ -226,3 +226,17 @@ async def test_a_slot_emptied_in_the_turn_is_not_validated_as_an_answer():
     dispatcher = CollectingDispatcher()
     assert await ValidateVozDelMigranteForm().validate_vm_kind(None, dispatcher, tracker("dejar_sugerencia"), {}) == {}
     assert dispatcher.messages == []
+
+
+@pytest.mark.parametrize("slot", ["vm_kind", "vm_topic", "vm_message", "vm_contact", "vm_consent"])
+async def test_an_article_button_during_the_form_is_not_an_answer(slot):
+    """"Ver más" of an answer given during the form: the rule shows the rest, the form asks again."""
+    from actions.voz_del_migrante import ValidateVozDelMigranteForm
+
+    more = '/elegir_articulo{"article":"info/sivitma#3"}'
+    trk = tracker("elegir_articulo", more, [{"entity": "article", "value": "info/sivitma#3"}], requested_slot=slot)
+    found = await getattr(ValidateVozDelMigranteForm(), f"extract_{slot}")(CollectingDispatcher(), trk, {})
+    assert found == {}
+    typed = tracker("elegir_articulo", "la segunda", requested_slot="vm_message")  # typed words are still a message
+    message = await ValidateVozDelMigranteForm().extract_vm_message(CollectingDispatcher(), typed, {})
+    assert message["vm_message"] == "la segunda"
