@@ -109,7 +109,9 @@ def in_english(tracker: Tracker | None) -> bool:
 def answer_in_english(dispatcher: CollectingDispatcher, topic: str, country: str | None, tracker: Tracker) -> list[EventType]:
     """The English variant of the article, or what is available in English (ENGLISH_ONLY)."""
     article = KB.for_topic(topic, None if country == countries.OTHER else country, lang="en")
-    abroad = country in countries.DESTINATIONS and not KB.is_per_country(topic)  # "a work visa for Spain"
+    # "a work visa for Spain" is not for English; but in a line-4 question (working in Peru) a
+    # country is where the person comes from ("I'm from Spain, how do I get the carnet…").
+    abroad = country in countries.DESTINATIONS and not KB.is_per_country(topic) and not topic.startswith("peru/")
     if article is None or abroad:
         english_only(dispatcher)
         return []

@@ -8,7 +8,9 @@ countries in them settle the answer:
   `peru_andinos` for the Andean Community (Bolivia, Colombia, Ecuador: Decisión 545), else
   `peru_extranjeros`; not "emigrar" (Peruvians leaving) nor the general tips for living in Peru;
 - a Peruvian consulate in a named foreign place ("el consulado del Perú en Nueva York", "consolato
-  del Perù a Milano") is `exterior_instituciones`, not the ministry's own contact.
+  del Perù a Milano") is `exterior_instituciones`, not the ministry's own contact;
+- the number of the police or the ambulance in a named foreign place ("¿qué número es la ambulancia
+  en Capital Federal?") is `seguridad_emergencia`, that country's emergency guide.
 
 `intent_for` returns the intent, or None when the cue is not there or is ambiguous (a second
 foreign place: "soy venezolano, vivo en Lima y me quiero ir a Chile"). The NLU component
@@ -23,15 +25,25 @@ from bot import countries
 from bot.signals.normalize import plain
 
 ANDEAN_COMMUNITY = frozenset({"bolivia", "colombia", "ecuador"})
-LINE_FOUR_ANDEAN, LINE_FOUR_OTHERS, CONSULATES = "peru_andinos", "peru_extranjeros", "exterior_instituciones"
+LINE_FOUR_ANDEAN, LINE_FOUR_OTHERS = "peru_andinos", "peru_extranjeros"
+CONSULATES, EMERGENCIES = "exterior_instituciones", "seguridad_emergencia"
 
-WORK_OR_PAPERS = re.compile(
-    r"\b(trabaj\w*|chamb\w*|contrat\w*|emple\w*|papeles|documentos|tramite\w*|residencia|visa|carne\w*|permiso\w*"
-    r"|formaliz\w*|legal\w*|empresa\w*|work\w*|jobs?|employ\w*|hired?|permits?|residence|status)\b")
+# What line 4 answers: how to work legally (papers, permits, residence, the contract's registration).
+PAPERS = re.compile(
+    r"\b(papeles|documentos|tramite\w*|residencia|visa|visado|carne\w*|carnet|permiso\w*|formaliz\w*|legal\w*|contrato"
+    r"|formal\w*|limite|status|permits?|residence|register\w*|paperwork)\b")
+# ...or asked as "what do I need / how do I do it" about a job.
+WORK = re.compile(r"\b(trabaj\w*|chamb\w*|emple\w*|contrat\w*|work\w*|jobs?|hired?)\b")
+HOW = re.compile(r"\b(que (necesito|necesita|necesitamos|necesitan|hago|hace|hacemos)|como (hago|hace|hacemos)"
+                 r"|what do (i|we) need|how (do|can) (i|we))\b")
+# Wages, social security, rights at work: the tips for working in Peru (peru/otras-informaciones).
+RIGHTS = re.compile(r"\b(essalud|minimo|sueldo|salario|cts|gratificacion\w*|vacaciones|despid\w*|afp|onp|wage|salary)\b")
 # "soy de Bogotá", "vengo de Quito", "I'm from Spain": a place that says where the person comes from.
 FROM = re.compile(r"\b(soy|somos|es|vengo|venimos|viene|llegue|llegamos|from)( de)?\s*$")
 HERE = re.compile(r"\b(aqui|aca|here)\b")
 FOREIGNER = re.compile(r"\b(foreigners?|extranjer[oa]s?|migrante extranjer[oa])\b")
+EMERGENCY_SERVICE = re.compile(r"\b(ambulancia|policia|bomberos|emergencias?|carabineros|ambulance|police|emergency)\b")
+PHONE = re.compile(r"\b(numero|telefono|fono|llamo|llamar|marco|marcar|number|call)\b")
 CONSULATE = re.compile(r"\b(consulados?|consulates?|consolatos?|embajadas?|embassy)\b")
 
 
@@ -40,11 +52,12 @@ def intent_for(text: str, mentions: list[countries.Mention] | None = None) -> st
     folded = plain(text)
     if mentions is None:
         mentions = countries.find(text)
-    return _line_four(text, folded, mentions) or _consulate_abroad(folded, mentions)
+    return _line_four(text, folded, mentions) or _consulate_abroad(folded, mentions) or _emergency_abroad(folded, mentions)
 
 
 def _line_four(text: str, folded: str, mentions: list[countries.Mention]) -> str | None:
-    if not WORK_OR_PAPERS.search(folded):
+    asks_how_to_work = bool(PAPERS.search(folded)) or bool(WORK.search(folded) and HOW.search(folded))
+    if not asks_how_to_work or RIGHTS.search(folded):
         return None
     in_peru = any(m.slug == countries.HOME for m in mentions) or bool(HERE.search(folded))
     origins = [m for m in mentions if m.slug != countries.HOME and (m.demonym or FROM.search(plain(text[:m.start])))]
@@ -64,3 +77,10 @@ def _consulate_abroad(folded: str, mentions: list[countries.Mention]) -> str | N
         return None
     places_abroad = [m for m in mentions if not m.demonym and m.slug != countries.HOME]
     return CONSULATES if places_abroad else None
+
+
+def _emergency_abroad(folded: str, mentions: list[countries.Mention]) -> str | None:
+    if not (EMERGENCY_SERVICE.search(folded) and PHONE.search(folded)):
+        return None
+    places_abroad = [m for m in mentions if not m.demonym and m.slug != countries.HOME]
+    return EMERGENCIES if places_abroad else None

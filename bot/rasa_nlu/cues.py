@@ -41,8 +41,7 @@ class CueIntentClassifier(GraphComponent, IntentClassifier):
             # Never changed: the protection layer's and the person's own choices.
             "keeps": ["senal_de_peligro", "pedir_asesor"],
             # Intents a cue tells apart from its own, however sure DIET is.
-            "overrules": ["nlu_fallback", "linea_peru", "linea_emigrar", "linea_exterior", "info_contacto",
-                          "peru_otras_informaciones"],
+            "overrules": ["nlu_fallback", "linea_emigrar", "linea_exterior", "info_contacto"],
         }
 
     def __init__(self, config: dict[str, Any]) -> None:

@@ -3,7 +3,8 @@
 Runs after DIET and the FallbackClassifier on every message of every channel. A protection red
 flag (bot/signals/danger.yml) makes the intent `senal_de_peligro` whatever DIET predicted, so a
 withheld passport or unpaid wages are never answered "no estoy seguro"; a request for a person
-(bot/signals/person.yml) makes it `pedir_asesor`. When DIET alone took a question asked "just in
+(bot/signals/person.yml) makes it `pedir_asesor`; a question outside the service near its words,
+asked without a word of work or migration (bot/signals/out_of_scope.yml), `fuera_de_alcance`. When DIET alone took a question asked "just in
 case" (bot/signals/hypothetical.yml) for a danger signal, its next intent answers instead. What matched is kept in the parse data under
 `signal` (kind and category) for the actions and the report. Button payloads ("/intent{...}") are
 left to Rasa's RegexMessageHandler.
@@ -25,7 +26,8 @@ from bot import signals
 
 DANGER_INTENT = "senal_de_peligro"
 PERSON_INTENT = "pedir_asesor"
-INTENT_OF = {"danger": DANGER_INTENT, "person": PERSON_INTENT}
+OUT_OF_SCOPE_INTENT = "fuera_de_alcance"
+INTENT_OF = {"danger": DANGER_INTENT, "person": PERSON_INTENT, "out_of_scope": OUT_OF_SCOPE_INTENT}
 SIGNAL_KEY = "signal"
 
 
@@ -57,7 +59,7 @@ class SignalIntentClassifier(GraphComponent, IntentClassifier):
             text = message.get(TEXT) or ""
             if not text or text.lstrip().startswith("/"):
                 continue
-            found = signals.detect(text)
+            found = signals.detect(text) or signals.out_of_scope(text)
             if found is None:
                 self._overrule_hypothetical_danger(message, text)
                 continue

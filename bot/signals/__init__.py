@@ -1,7 +1,8 @@
 """What a message signals, whatever the NLU makes of it: danger, or a wish to talk to a person.
 
-Two curated lexicons (`danger.yml`, `person.yml`), and a third (`hypothetical.yml`) that tells a
-question asked "just in case" from a person in danger now, of regular expressions over the message's plain
+Two curated lexicons (`danger.yml`, `person.yml`), a third (`hypothetical.yml`) that tells a
+question asked "just in case" from a person in danger now, and a fourth (`out_of_scope.yml`) of
+questions outside the service that sit near its words, of regular expressions over the message's plain
 form (`normalize.plain`). Both sides use them: the Rasa server's `SignalIntentClassifier`
 (bot/rasa_nlu/signals.py) sets the intent from them on every channel, and the action server checks
 them again before the knowledge search offers articles. No Rasa import here.
@@ -91,6 +92,12 @@ def person(text: str) -> Signal | None:
 def hypothetical(text: str) -> Signal | None:
     """A question asked "just in case" ("¿qué pasa si me accidento?"), not a danger happening now."""
     return lexicon("hypothetical").match(text)
+
+
+def out_of_scope(text: str) -> Signal | None:
+    """A question outside the service near its words (tourism, a bank, a "bono", homework), asked
+    without any word of work or migration (`out_of_scope.yml`)."""
+    return lexicon("out_of_scope").match(text)
 
 
 def detect(text: str) -> Signal | None:

@@ -7,14 +7,16 @@ from bot import cues
 
 @pytest.mark.parametrize(("text", "intent"), [
     ("soy boliviana y me ofrecen chamba en una mina de Puno, q necesito", "peru_andinos"),
-    ("somos de Guayaquil y queremos trabajar en el Perú", "peru_andinos"),
+    ("somos de Guayaquil y queremos trabajar legalmente en el Perú", "peru_andinos"),
     ("mi primo es colombiano, puede trabajar aca con contrato?", "peru_andinos"),
     ("soy chileno y quiero trabajar formal en Lima", "peru_extranjeros"),
-    ("soy extranjera, q necesito pa trabajar en Arequipa", "peru_extranjeros"),
+    ("soy extranjera, q permiso necesito pa trabajar en Arequipa", "peru_extranjeros"),
     ("I'm from Canada, what permit do I need to work in Peru?", "peru_extranjeros"),
     ("as a foreigner, how do I get a work visa for Peru", "peru_extranjeros"),
     ("dónde queda el consulado del Perú en Barcelona", "exterior_instituciones"),
     ("the Peruvian consulate in Miami, where is it", "exterior_instituciones"),
+    ("a q numero llamo pa pedir una ambulancia en Valparaíso", "seguridad_emergencia"),
+    ("cual es el telefono de la policia en Barcelona", "seguridad_emergencia"),
 ])
 def test_the_countries_decide(text, intent):
     assert cues.intent_for(text) == intent
@@ -28,7 +30,17 @@ def test_the_countries_decide(text, intent):
     "soy peruano y trabajo en Chile",
     "soy colombiano, cuál es la capital del Perú",             # not about work or papers
     "dónde queda el consulado",                                # no place abroad
+    "cual es el numero de la policia en Lima",                 # Peru: left to the classifier
     "soy ecuatoriano y colombiano, trabajo en Lima",           # two nationalities: ambiguous
 ])
 def test_no_cue_no_decision(text):
+    assert cues.intent_for(text) is None
+
+
+@pytest.mark.parametrize("text", [
+    "soy boliviano y trabajo en Lima, cuánto es el sueldo mínimo",   # wages: the tips for working in Peru
+    "soy extranjera con contrato en Lima, me tienen que dar vacaciones?",
+    "soy extranjero y trabajo aca en peru",                          # no question about papers
+])
+def test_wages_and_rights_are_left_to_the_classifier(text):
     assert cues.intent_for(text) is None

@@ -11,7 +11,7 @@ from bot import signals
 from bot.signals.normalize import plain
 
 ROOT = Path(__file__).resolve().parents[2]
-KINDS = ("danger", "person", "hypothetical")
+KINDS = ("danger", "person", "hypothetical", "out_of_scope")
 
 
 def test_plain_form_spells_out_chat_spanish():
@@ -84,4 +84,11 @@ def test_training_data_of_other_intents_raises_no_alarm():
     wrong = [(intent, text, signals.detect(text).category) for intent, text in _training_examples()
              if signals.detect(text) is not None and intent not in ("senal_de_peligro", "pedir_asesor")
              and not (intent.startswith("seguridad_") and signals.detect(text).kind == "danger")]
+    assert wrong == []
+
+
+def test_no_training_question_of_the_service_is_called_out_of_scope():
+    """The out-of-scope lexicon must leave every question the service answers to the NLU."""
+    wrong = [(intent, text) for intent, text in _training_examples()
+             if signals.out_of_scope(text) is not None and intent != "fuera_de_alcance"]
     assert wrong == []
