@@ -139,3 +139,43 @@ def test_a_flooding_widget_session_is_told_once_and_only_its_limit_reaches_rasa(
     assert notices.count(TOO_MANY) == 1
     assert any(name == "bot_uttered" for name, _ in events)
     assert user_messages(stack, f"web:{session}") == PER_SENDER
+
+
+# --- Telegram: per chat (updates come from Telegram's servers, so no address) ---------------------------
+TELEGRAM_TOKEN = "7012345678:AAH-prueba_infomigra_0123456789abcdef"
+TELEGRAM_SECRET = "flood-secret-0123456789abcdef"
+
+
+@pytest.fixture(scope="module")
+def telegram(tmp_path_factory):
+    from tests.fakes.telegram import FakeTelegram
+
+    with FakeTelegram(TELEGRAM_TOKEN) as api:
+        env = {"TELEGRAM_BOT_TOKEN": TELEGRAM_TOKEN, "TELEGRAM_WEBHOOK_SECRET": TELEGRAM_SECRET,
+               "TELEGRAM_API_BASE": api.base_url, "TELEGRAM_WEBHOOK_URL": "https://infomigra.example.gob.pe/webhooks/telegram/webhook",
+               "FLOOD_SENDER_PER_MINUTE": str(PER_SENDER)}
+        with running_stack(tmp_path_factory.mktemp("flood-telegram"), env) as running:
+            yield running, api
+
+
+def telegram_update(stack, update_id: int, chat_id: int, text: str) -> httpx.Response:
+    chat = {"id": chat_id, "type": "private", "first_name": "Rosa"}
+    body = {"update_id": update_id, "message": {"message_id": update_id, "date": 1764770000, "chat": chat,
+                                                "from": {"id": chat_id, "is_bot": False, "first_name": "Rosa"},
+                                                "text": text}}
+    return httpx.post(f"{stack.rasa_url}/webhooks/telegram/webhook", json=body,
+                      headers={"X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET}, timeout=120)
+
+
+def test_a_flooding_telegram_chat_is_told_once_while_another_chat_is_answered(telegram):
+    stack, api = telegram
+    flood = 3 * PER_SENDER
+    with ThreadPoolExecutor(flood + 1) as pool:
+        flooding = [pool.submit(telegram_update, stack, 5_000_000 + i, 900_001, f"hola {i}") for i in range(flood)]
+        other = pool.submit(telegram_update, stack, 6_000_000, 900_002, "q papeles necesito pa trabajar en españa")
+        assert all(f.result().status_code == 200 for f in flooding) and other.result().status_code == 200
+    told = [call for call in api.messages_to(900_001) if TOO_MANY in (call.visible_text or "")]
+    assert len(told) == 1  # once for the whole spell, not once per refused update
+    assert user_messages(stack, "telegram:900001") == PER_SENDER
+    assert api.messages_to(900_002) and not any(TOO_MANY in (c.visible_text or "") for c in api.messages_to(900_002))
+    assert user_messages(stack, "telegram:900002") == 1
