@@ -179,3 +179,57 @@ def test_a_flooding_telegram_chat_is_told_once_while_another_chat_is_answered(te
     assert user_messages(stack, "telegram:900001") == PER_SENDER
     assert api.messages_to(900_002) and not any(TOO_MANY in (c.visible_text or "") for c in api.messages_to(900_002))
     assert user_messages(stack, "telegram:900002") == 1
+
+
+# --- WhatsApp: per number (every request comes from Twilio, so no address) --------------------------------
+TWILIO_SID, TWILIO_TOKEN = "AC" + "0" * 32, "f" * 32
+TWILIO_NUMBER, TWILIO_URL = "whatsapp:+14155238886", "https://infomigra.example.gob.pe/webhooks/whatsapp/webhook"
+
+
+@pytest.fixture(scope="module")
+def whatsapp(tmp_path_factory):
+    import yaml
+
+    from tests.fakes.twilio import FakeTwilio
+    from tests.stack import ROOT
+
+    work = tmp_path_factory.mktemp("flood-whatsapp")
+    registered = yaml.safe_load((ROOT / "credentials.yml").read_text(encoding="utf-8"))
+    credentials = work / "credentials.yml"
+    credentials.write_text(yaml.safe_dump({name: registered.get(name) for name in
+                                           ("bot.channels.rest.CheckedRestInput", "bot.channels.whatsapp.WhatsAppInput")}))
+    with FakeTwilio(TWILIO_SID, TWILIO_TOKEN) as api:
+        env = {"TWILIO_ACCOUNT_SID": TWILIO_SID, "TWILIO_AUTH_TOKEN": TWILIO_TOKEN, "TWILIO_WHATSAPP_NUMBER": TWILIO_NUMBER,
+               "TWILIO_WEBHOOK_URL": TWILIO_URL, "TWILIO_API_BASE": api.url, "FLOOD_SENDER_PER_MINUTE": str(PER_SENDER)}
+        with running_stack(work, extra_env=env, credentials=credentials) as running:
+            yield running, api
+
+
+def whatsapp_message(stack, number: str, body: str, sid: str) -> httpx.Response:
+    from twilio.request_validator import RequestValidator
+
+    form = {"MessageSid": sid, "SmsMessageSid": sid, "AccountSid": TWILIO_SID, "From": f"whatsapp:{number}",
+            "To": TWILIO_NUMBER, "Body": body, "NumMedia": "0", "ProfileName": "Rosa"}
+    signature = RequestValidator(TWILIO_TOKEN).compute_signature(TWILIO_URL, form)
+    return httpx.post(f"{stack.rasa_url}/webhooks/whatsapp/webhook", data=form,
+                      headers={"X-Twilio-Signature": signature}, timeout=60)
+
+
+def test_a_flooding_whatsapp_number_is_told_once_and_can_still_opt_out(whatsapp):
+    stack, api = whatsapp
+    flooder, other = "+51911100001", "+51911100002"
+    flood = 3 * PER_SENDER
+    with ThreadPoolExecutor(flood + 1) as pool:
+        posted = [pool.submit(whatsapp_message, stack, flooder, f"hola {i}", f"SM{i:032x}") for i in range(flood)]
+        bystander = pool.submit(whatsapp_message, stack, other, "q papeles necesito pa trabajar en españa", "SM" + "e" * 32)
+        assert all(p.result().status_code == 200 for p in posted) and bystander.result().status_code == 200
+    # Messages are handled after Twilio's 200: wait for the outcomes (the allowed ones answered), then count.
+    api.wait_until(f"whatsapp:{flooder}", lambda ms: sum(TOO_MANY not in m.body for m in ms) >= PER_SENDER, timeout=120)
+    assert user_messages(stack, f"whatsapp:{flooder}") == PER_SENDER
+    assert [m.body for m in api.to(f"whatsapp:{flooder}")].count(TOO_MANY) == 1
+    answered = api.wait_for(f"whatsapp:{other}", 1, timeout=120)
+    assert not any(TOO_MANY in m.body for m in answered)
+    # Still over the limit, "BAJA" is always honoured.
+    assert whatsapp_message(stack, flooder, "BAJA", "SM" + "b" * 32).status_code == 200
+    opted_out = "no te enviaremos más mensajes por WhatsApp"  # bot/channels/whatsapp.py OPTED_OUT (Rasa's venv)
+    api.wait_until(f"whatsapp:{flooder}", lambda ms: any(opted_out in m.body for m in ms), timeout=60)
