@@ -13,7 +13,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot import countries, knowledge, scope, signals
+from bot import countries, cues, knowledge, scope, signals
 from bot.feedback.offer import ask_rating
 from bot.handoff.escalation import is_extraction_call, previous_turn_unsure
 from bot.knowledge.model import Article
@@ -106,12 +106,14 @@ def in_english(tracker: Tracker | None) -> bool:
     return tracker is not None and tracker.get_slot("lang") == "en"
 
 
-def answer_in_english(dispatcher: CollectingDispatcher, topic: str, country: str | None, tracker: Tracker) -> list[EventType]:
+def answer_in_english(dispatcher: CollectingDispatcher, topic: str, country: str | None, tracker: Tracker,
+                      text: str = "") -> list[EventType]:
     """The English variant of the article, or what is available in English (ENGLISH_ONLY)."""
     article = KB.for_topic(topic, None if country == countries.OTHER else country, lang="en")
-    # "a work visa for Spain" is not for English; but in a line-4 question (working in Peru) a
-    # country is where the person comes from ("I'm from Spain, how do I get the carnet…").
-    abroad = country in countries.DESTINATIONS and not KB.is_per_country(topic) and not topic.startswith("peru/")
+    # "a work visa for Spain" is not for English; but when the question is about working in Peru
+    # (bot/cues.py), the country is where the person comes from ("I'm from Spain, how do I get the carnet…").
+    from_there = cues.intent_for(text) in (cues.LINE_FOUR_ANDEAN, cues.LINE_FOUR_OTHERS)
+    abroad = country in countries.DESTINATIONS and not KB.is_per_country(topic) and not from_there
     if article is None or abroad:
         english_only(dispatcher)
         return []
@@ -126,7 +128,7 @@ def answer(dispatcher: CollectingDispatcher, topic: str, country: str | None, tr
     without a country gets its overview and the country buttons, unless the question needs one
     country (bot/scope.py): then the assistant asks for it."""
     if in_english(tracker):
-        return answer_in_english(dispatcher, topic, country, tracker)
+        return answer_in_english(dispatcher, topic, country, tracker, text)
     events: list[EventType] = [SlotSet("topic", topic)]
     if KB.is_per_country(topic):
         if not country and scope.needs_country(topic, text):

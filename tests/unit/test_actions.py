@@ -137,9 +137,13 @@ async def test_an_english_conversation_gets_the_english_article_or_what_is_avail
     assert messages[0]["text"] == actions.KB.get("peru/andinos", lang="en").summary
     assert messages[1]["text"].startswith(actions.KB.get("peru/andinos", lang="en").title)
     # in a line-4 question the country is where the person comes from, not a destination
-    _, slots = await run(actions.ActionAnswerTopic(), tracker("peru_extranjeros", "I'm from Spain, how do I get the carnet",
-                                                              [country("espana")], lang="en"))
+    _, slots = await run(actions.ActionAnswerTopic(), tracker("peru_extranjeros", "I'm from Spain, how do I get the carnet "
+                                                              "to work here in Peru", [country("espana")], lang="en"))
     assert slots["article_id"] == "peru/extranjeros"
+    # ...while a destination is not answered in English, whatever the classifier thought
+    messages, slots = await run(actions.ActionAnswerTopic(), tracker("peru_extranjeros", "How can I get a work visa for Spain?",
+                                                                     [country("espana")], lang="en"))
+    assert slots == {} and messages[0]["text"] == actions.ENGLISH_ONLY
     messages, slots = await run(actions.ActionAnswerTopic(), tracker("retorno_ley_incentivos", "returnee benefits", lang="en"))
     assert slots == {} and messages[0]["text"] == actions.ENGLISH_ONLY
     assert [b["payload"] for b in messages[0]["buttons"]][-1] == "/pedir_asesor"
