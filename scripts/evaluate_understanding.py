@@ -12,7 +12,9 @@ answer, and so on. Prints the accuracy per class and fails (exit 1) when:
 - overall answer accuracy falls below FLOOR, or more out-of-scope questions than OOS_ARTICLES_MAX
   get an article. These two are ratchets at the figures reached: the targets (95 %, and never an
   article for an out-of-scope question) are printed beside them, and a change may only raise the
-  floor (or lower the maximum) towards the target, never the other way.
+  floor (or lower the maximum) towards the target, never the other way. Each keeps a small margin
+  below the figure reached: a retrained DIET moves a few borderline questions either way (the danger
+  and person checks need no margin: the lexicons catch every one of those cases on their own).
 
     .venv-svc/bin/python scripts/evaluate_understanding.py [--out results/understanding]
 """
@@ -49,10 +51,10 @@ BY_ACTION = {
     "utter_en_que_mas": "en_que_mas", "utter_contacto_suelto": "dar_contacto", "action_kb_search": "search",
 }
 OVERALL_TARGET = 0.95
-OVERALL_FLOOR = 0.90       # reached 91.5 % on 2026-12-03; see the module docstring
+OVERALL_FLOOR = 0.94       # 95.1 % reached on 2026-12-03; one point below it for DIET's retraining noise
 FALSE_ALARMS_MAX = 0.02
 OOS_ARTICLES_TARGET = 0
-OOS_ARTICLES_MAX = 5       # reached 3 with DIET at 80 epochs, 5 at 120 (2026-12-03); see the module docstring
+OOS_ARTICLES_MAX = 2       # 0 since the out-of-scope lexicon (2026-12-03); 2 of margin for DIET's retraining noise
 
 
 def load_cases() -> list[dict]:
