@@ -11,6 +11,7 @@ from pathlib import Path
 import yaml
 
 from bot import countries
+from bot.knowledge import service_facts
 
 LINES: dict[str, str] = {
     "emigrar": "¿Vas a trabajar en el extranjero?",
@@ -230,6 +231,10 @@ def parse_article(path: Path, root: Path, today: dt.date | None = None) -> tuple
         bad("the article has no body")
     for target in re.findall(r"\]\((?!kb:|https://)([^)]*)\)", body):
         bad(f"link '{target}' is neither kb:<id> nor https://")
+    for name in service_facts.unknown(body):
+        bad(f"placeholder {{{{{name}}}}} is not a service fact (known: {', '.join(sorted(service_facts.NAMES))})")
+    if service_facts.PLACEHOLDER.search(summary):
+        bad("the summary cannot hold a placeholder: its length must be the one sent")
 
     if problems:
         return None, problems

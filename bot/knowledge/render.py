@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from bot.knowledge import service_facts
 from bot.knowledge.model import KB_LINK, Article
 
 MAX_CHARS = 900
@@ -113,7 +114,8 @@ def render(article: Article, intro: str | None = None) -> list[Message]:
     """The messages of an answer: the essentials (after an optional intro line), the details, the
     sources and date; the related links and "Volver al menú" on the last one."""
     first = f"{intro}\n\n{article.summary}" if intro else article.summary
-    details = "\n\n".join(part for part in (article.title, procedure(article), plain(article.body)) if part)
+    body = service_facts.fill(plain(article.body))
+    details = "\n\n".join(part for part in (article.title, procedure(article), body) if part)
     messages = [Message(first), *(Message(text) for text in split_text(details)), Message(footer(article))]
     buttons, seen = [], set()
     for text, target in article.links:

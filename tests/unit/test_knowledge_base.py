@@ -139,6 +139,10 @@ def test_an_answer_starts_with_the_summary_then_the_details_then_the_sources(kb)
          f"summary has {SUMMARY_MAX + 1} characters; at most {SUMMARY_MAX}"),
         (GOOD.format(id="info/x", line="info").replace("2026-07-10", "2026-07-11"), "more than 6 months after last_reviewed"),
         (GOOD.format(id="info/x", line="info").replace("https://www.gob.pe/mtpe", "ftp://www.gob.pe/mtpe"), "not https"),
+        (GOOD.format(id="info/x", line="info").replace("Texto", "Llama al {{telefono_servicio}}. Texto"),
+         "placeholder {{telefono_servicio}} is not a service fact"),
+        (GOOD.format(id="info/x", line="info").replace("Lo esencial", "Escribe a {{correo_servicio}}. Lo esencial"),
+         "the summary cannot hold a placeholder"),
     ],
 )
 def test_broken_articles_are_refused_with_the_file_name(tmp_path, text, problem):
@@ -221,3 +225,18 @@ def test_knowledge_readme_example_is_valid():
     assert set(meta) == {"id", "title", "summary", "line", "country", "sources", "last_reviewed", "review_by", "keywords",
                          "cost", "duration"}
     assert len(meta["summary"]) <= SUMMARY_MAX
+
+
+def test_the_contact_article_states_the_running_services_hours_and_email(kb, monkeypatch):
+    """info/contacto gives the advisors' hours of the handoff settings and INFOMIGRA_CONTACT_EMAIL,
+    and without an address says where the ministry publishes it (never an invented one)."""
+    from bot.knowledge import service_facts
+
+    article = kb.get("info/contacto")
+    values = service_facts.facts({"HANDOFF_OFFICE_HOURS": "lun-vie 09:00-17:00", "INFOMIGRA_CONTACT_EMAIL": "infomigra@example.org"})
+    text = service_facts.fill(article.body, values)
+    assert "de lunes a viernes de 9:00 a 17:00 (hora de Lima)" in text and "infomigra@example.org" in text
+    assert "{{" not in service_facts.fill(article.body, service_facts.facts({}))
+    assert service_facts.NO_EMAIL in service_facts.fill(article.body, service_facts.facts({}))
+    monkeypatch.setattr(service_facts, "_current", lambda: values)
+    assert any("infomigra@example.org" in m.text for m in knowledge.render(article))
