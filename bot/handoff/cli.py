@@ -1,8 +1,8 @@
 """`infomigra handoff …`: the state of the queue, and the handoff's personal data (erasure, retention).
 
     infomigra handoff status                      tickets waiting and being handled, and the settings in use
-    infomigra handoff erase --sender whatsapp:+51…   delete every ticket of a person (messages included)
-    infomigra handoff purge [--days 365]          delete closed tickets older than that (HANDOFF_RETENTION_DAYS)
+    infomigra handoff erase --sender whatsapp:+51…   anonymise every ticket of a person (messages deleted)
+    infomigra handoff purge [--days 365]          anonymise closed tickets older than that (HANDOFF_RETENTION_DAYS)
 """
 
 from __future__ import annotations
@@ -52,8 +52,19 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _erase(args: argparse.Namespace) -> int:
-    count = _store(args).erase_sender(args.sender)
-    print(f"{count} ticket(s) of {args.sender} deleted")
+    """The person's tickets lose everything that names them (messages, e-mail, sender id) and keep
+    what the monthly report counts, as in `infomigra privacy erase`, which erases the rest too."""
+    from sqlalchemy import select
+
+    from bot.handoff.schema import handoff_tickets
+    from bot.privacy.erase import anonymise_tickets
+
+    engine = _store(args).engine
+    with engine.begin() as conn:
+        ids = list(conn.execute(select(handoff_tickets.c.id).where(handoff_tickets.c.sender_id == args.sender)).scalars())
+        messages = anonymise_tickets(conn, ids, now())
+    print(f"{len(ids)} ticket(s) of {args.sender} anonymised ({messages} message(s) deleted); "
+          "`infomigra privacy erase` erases the rest of what the service holds about the person")
     return 0
 
 
@@ -63,8 +74,10 @@ def _purge(args: argparse.Namespace) -> int:
         print("--days must be at least 1", file=sys.stderr)
         return 2
     cutoff = now() - dt.timedelta(days=days)
-    count = _store(args).purge_closed_before(cutoff)
-    print(f"{count} closed ticket(s) older than {days} days deleted")
+    from bot.privacy.retention import anonymise_closed_tickets
+
+    count = anonymise_closed_tickets(_store(args).engine, cutoff, now())
+    print(f"{count} closed ticket(s) older than {days} days anonymised (the monthly report still counts them)")
     return 0
 
 
@@ -76,9 +89,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     commands = handoff.add_subparsers(dest="handoff_command", required=True)
     status = commands.add_parser("status", parents=[common], help="the queue now, and the settings in use")
     status.set_defaults(func=_status)
-    erase = commands.add_parser("erase", parents=[common], help="delete every ticket of one person")
+    erase = commands.add_parser("erase", parents=[common], help="anonymise every ticket of one person")
     erase.add_argument("--sender", required=True, help="the conversation id, e.g. whatsapp:+51999888777 or telegram:123")
     erase.set_defaults(func=_erase)
-    purge = commands.add_parser("purge", parents=[common], help="delete closed tickets older than --days")
+    purge = commands.add_parser("purge", parents=[common], help="anonymise closed tickets older than --days")
     purge.add_argument("--days", type=int, help="default HANDOFF_RETENTION_DAYS, or 365")
     purge.set_defaults(func=_purge)
