@@ -451,6 +451,8 @@ class TelegramInput(InputChannel):
 
     async def _membership(self, update: Update) -> None:
         change = update.my_chat_member
+        if change.new_chat_member is None or change.chat is None:  # not one Telegram sends (found by the fuzz): ignored
+            return
         status = change.new_chat_member.status
         if change.chat.type == Chat.PRIVATE:  # the person blocked or unblocked the bot
             if status == ChatMember.BANNED:
