@@ -17,10 +17,11 @@ from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers.classifier import IntentClassifier
-from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY, PREDICTED_CONFIDENCE_KEY, TEXT
+from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, PREDICTED_CONFIDENCE_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
 from bot import cues
+from bot.rasa_nlu.intents import decide
 
 CUE_KEY = "cue"
 
@@ -68,9 +69,6 @@ class CueIntentClassifier(GraphComponent, IntentClassifier):
             decided = cues.intent_for(text)
             if decided is None or decided == name:
                 continue
-            intent = {INTENT_NAME_KEY: decided, PREDICTED_CONFIDENCE_KEY: 1.0}
-            ranking = [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get(INTENT_NAME_KEY) != decided]
-            message.set(INTENT, intent, add_to_output=True)
-            message.set(INTENT_RANKING_KEY, [intent, *ranking], add_to_output=True)
+            decide(message, decided)
             message.set(CUE_KEY, {"intent": decided, "instead_of": name}, add_to_output=True)
         return messages

@@ -19,10 +19,11 @@ from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers.classifier import IntentClassifier
-from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY, PREDICTED_CONFIDENCE_KEY, TEXT
+from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
 from bot import signals
+from bot.rasa_nlu.intents import decide
 
 DANGER_INTENT = "senal_de_peligro"
 PERSON_INTENT = "pedir_asesor"
@@ -63,10 +64,7 @@ class SignalIntentClassifier(GraphComponent, IntentClassifier):
             if found is None:
                 self._overrule_hypothetical_danger(message, text)
                 continue
-            intent = {INTENT_NAME_KEY: INTENT_OF[found.kind], PREDICTED_CONFIDENCE_KEY: 1.0}
-            ranking = [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get(INTENT_NAME_KEY) != intent[INTENT_NAME_KEY]]
-            message.set(INTENT, intent, add_to_output=True)
-            message.set(INTENT_RANKING_KEY, [intent, *ranking], add_to_output=True)
+            decide(message, INTENT_OF[found.kind])
             message.set(SIGNAL_KEY, {"kind": found.kind, "category": found.category}, add_to_output=True)
         return messages
 
