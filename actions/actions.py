@@ -218,6 +218,8 @@ class ActionShowArticle(Action):
                 dispatcher.utter_message(response="utter_ninguna")
                 return []
             send_article(dispatcher, article, tracker, start=start)
+            if tracker.get_slot("article_id") == article.id:
+                return []  # the rest of the answer just given: not another article shown (bot/report)
             return [SlotSet("topic", article.topic), SlotSet("article_id", article.id)]
         if chosen is None:
             offer = tracker.get_slot("kb_offer") or []

@@ -101,6 +101,9 @@ def test_telegram_person_and_advisor(system, fakes):
         eventually(lambda: "Sí, lo firmé en Lima" in person_texts(store, ticket.id))
         view = ana.get(f"/api/cola/{ticket.id}").json()
         assert view["ticket"]["channel_label"] == "Telegram" and view["last_inbound_at"]
+        # the passport message got Chile's numbers, queued for the desk's delivery: closing while one
+        # is still on its way is 'closing' (the farewell waits for it), so wait for the delivery first
+        eventually(lambda: store.undelivered(ticket.id) == 0)
         assert ana.post(f"/api/cola/{ticket.id}/cerrar").json()["status"] == "closed"
     api.wait_for(lambda: "Ana cerró la conversación" in tg.visible(api, chat), what="the farewell")
     assert "5 · Excelente" in tg.titles(api, chat)

@@ -121,7 +121,7 @@ def month_specs() -> list[Spec]:
     for question, country in zip(TITLE_GAP, ("chile", "argentina"), strict=True):
         specs.append(Spec([question, Tap("Ninguna de estas")], "unresolved", offers=["refused"], gaps=[question],
                           countries={country}))
-    specs.append(Spec(["me conviene estudiar antes de irme", Tap(prefix='/elegir_articulo{"article":"emigrar/')], "answered",
+    specs.append(Spec(["sera bueno estudiar un idioma antes de irme", Tap(prefix='/elegir_articulo{"article":"emigrar/')], "answered",
                       articles=["<taken>"], offers=["taken"]))
     specs.append(Spec(VOTE_GAP, "escalated", "unsure", offers=["other", "escalated"], gaps=VOTE_GAP, countries={"japon"},
                       ticket="unsure"))
@@ -136,6 +136,16 @@ def month_specs() -> list[Spec]:
     return specs
 
 
+MORE = Tap("Ver más")
+
+
+def offered(replies: list[dict], tap: Tap) -> dict | None:
+    """The button of these replies that `tap` means, if any."""
+    buttons = [b for r in replies for b in r.get("buttons", [])]
+    return next((b for b in buttons if (tap.title and b["title"] == tap.title)
+                 or (tap.prefix and b["payload"].startswith(tap.prefix) and b["title"] != MORE.title)), None)
+
+
 def rating_buttons(replies: list[dict]) -> list[dict]:
     return [b for r in replies for b in r.get("buttons", []) if b["payload"].startswith("/valorar_respuesta")]
 
@@ -145,10 +155,13 @@ def drive(stack, spec: Spec, store: HandoffStore, advisor_ids: dict[str, int]) -
     last: list[dict] = []
     for step in spec.steps:
         if isinstance(step, Tap):
-            pool = seen if step.earlier else last
-            buttons = [b for r in pool for b in r.get("buttons", [])]
-            chosen = next((b for b in buttons if (step.title and b["title"] == step.title)
-                           or (step.prefix and b["payload"].startswith(step.prefix))), None)
+            chosen = offered(seen if step.earlier else last, step)
+            while chosen is None and not step.earlier and offered(last, MORE):  # read the answer to its end first
+                last = stack.say(spec.sender, offered(last, MORE)["payload"])
+                seen += last
+                spec.messages += 1
+                chosen = offered(last, step)
+            buttons = [b for r in (seen if step.earlier else last) for b in r.get("buttons", [])]
             assert chosen is not None, f"{spec.sender}: no button {step} in {[b['title'] for b in buttons]}"
             message = chosen["payload"]
             if message.startswith("/elegir_articulo"):
@@ -163,7 +176,8 @@ def drive(stack, spec: Spec, store: HandoffStore, advisor_ids: dict[str, int]) -
     if spec.no_rating_offered:
         assert rating_buttons(seen) == [], f"{spec.sender}: no '¿Te sirvió?' during a form or after a safety answer"
     elif spec.articles and spec.outcome == "answered":
-        assert rating_buttons(seen), f"{spec.sender}: an answer asks '¿Te sirvió?'"
+        # '¿Te sirvió?' comes with the answer's last part: here, or after the "Ver más" left untapped
+        assert rating_buttons(seen) or offered(last, MORE), f"{spec.sender}: an answer asks '¿Te sirvió?'"
     if spec.advisor:
         ticket = store.open_for(spec.sender)
         assert ticket is not None, f"{spec.sender}: no ticket"

@@ -58,6 +58,11 @@ async def test_a_long_answer_comes_in_parts_of_four_messages_with_ver_mas(channe
         sent += texts
     assert sent == whole
     assert "Actualizado:" in part[-1]["text"] and part[-1]["buttons"][-1]["payload"] == "/menu"
+    # the rest of the answer just given is not another article shown (the monthly report counts those)
+    _, slots = await run(actions.ActionShowArticle(), tracker(
+        "elegir_articulo", "", [{"entity": "article", "value": "seguridad/trata-y-fraude#4"}], channel=channel,
+        article_id="seguridad/trata-y-fraude"))
+    assert "article_id" not in slots
 
 
 async def test_whatsapp_gets_the_whole_answer_at_once():
