@@ -13,7 +13,6 @@ once a day (one process per day, whatever the number of desks); PRIVACY_RETENTIO
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
@@ -23,6 +22,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from bot.desk import background
 from bot.desk.access import requires
 from bot.desk.services import desk_of
 from bot.privacy import erase, retention
@@ -97,14 +97,9 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
     if not retention.enabled():
         yield
         return
-    stop = asyncio.Event()
-    task = asyncio.create_task(retention.daily_loop(app.state.desk.engine, stop))
-    try:
+    engine = app.state.desk.engine
+    async with background.running(lambda stop: retention.daily_loop(engine, stop)):
         yield
-    finally:
-        stop.set()
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(task, timeout=10)
 
 
 def routes() -> list[BaseRoute]:

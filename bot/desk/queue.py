@@ -24,7 +24,6 @@ process (`lifespan`), every HANDOFF_WORKER_SECONDS (1).
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import datetime as dt
 import functools
@@ -42,6 +41,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from bot import countries
+from bot.desk import background
 from bot.desk.access import requires
 from bot.desk.errors import error_response
 from bot.desk.services import desk_of
@@ -127,14 +127,10 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
             return
     handoff: HandoffDesk = app.state.handoff
     every = float(os.environ.get("HANDOFF_WORKER_SECONDS", "1") or 1)
-    stop = asyncio.Event()
-    task = asyncio.create_task(run_worker(handoff.service, max(0.2, every), stop))
     try:
-        yield
+        async with background.running(lambda stop: run_worker(handoff.service, max(0.2, every), stop)):
+            yield
     finally:
-        stop.set()
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(task, timeout=10)
         await handoff.service.api.close()
 
 
