@@ -3,7 +3,9 @@
 Rasa's own RestInput answers 500 to a JSON list, files every message without a sender under
 the shared id "default", and lets the client choose `input_channel`. This one answers 400 with a
 reason in Spanish to a malformed request, keeps every sender in its own conversation, and answers
-a message without letters politely without running the assistant.
+a message without letters politely without running the assistant. A turn that failed or answered
+nothing (the action server down or too slow) answers the technical-problem message, as the other
+channels do (bot/channels/turns.py), never an empty list.
 
 It is not public: every POST must carry `Authorization: Bearer <REST_CHANNEL_TOKEN>` (compared in
 constant time), else 401; with REST_CHANNEL_TOKEN unset the webhook answers 503 to everyone rather
@@ -29,7 +31,7 @@ from sanic.response import HTTPResponse
 from bot.channels.checks import MAX_MESSAGE_CHARS, SENDER_PATTERN, UNREADABLE, is_readable, without_default_intents
 from bot.channels.limits import TOO_MANY, FloodGuard
 from bot.channels.serial import SenderLocks
-from bot.logsafe import masked
+from bot.channels.turns import run_turn, technical_problem
 
 logger = logging.getLogger(__name__)
 
@@ -104,13 +106,11 @@ class CheckedRestInput(RestInput):
                                      headers={"Retry-After": verdict.retry_after_header})
 
             collector = CollectingOutputChannel()
-            try:
-                async with self.locks.hold(sender):  # a burst is answered in order, without lock polling
-                    await on_new_message(
-                        UserMessage(text, collector, sender, input_channel=self.name())  # client metadata: ignored
-                    )
-            except Exception:  # the person still gets what was collected, the server stays up
-                logger.exception("REST message from %s failed", masked(sender))
+            message = UserMessage(text, collector, sender, input_channel=self.name())  # client metadata: ignored
+            async with self.locks.hold(sender):  # a burst is answered in order, without lock polling
+                answered = await run_turn(request.app, on_new_message, message, lambda: bool(collector.messages))
+            if not answered:  # what was collected still goes out, then the apology, never silence
+                collector.messages.append({"recipient_id": sender, "text": technical_problem()})
             return response.json(collector.messages)
 
         return webhook

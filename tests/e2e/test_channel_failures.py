@@ -3,7 +3,8 @@ in the log. The real Rasa and action servers, the official clients (python-teleg
 against the local stand-ins of the Bot API and of Twilio's Messages API (tests/fakes).
 
 - the action server down: Rasa swallows the error and answers nothing; the person gets the
-  technical-problem message with the service's e-mail (WhatsApp, Telegram and the web widget), except
+  technical-problem message with the service's e-mail (WhatsApp, Telegram, the web widget and the REST
+  channel), except
   in a conversation an advisor has, and the conversation works again once the server is back;
 - a Telegram update whose handling failed (the answer could not be sent) is not recorded as seen
   and gets a non-2xx, so Telegram delivers it again, and the redelivery is handled;
@@ -163,11 +164,14 @@ def test_with_the_action_server_down_people_are_told_except_when_an_advisor_has_
         [reply] = twilio_api.wait_for(f"whatsapp:{phone}", 1)
         assert post_update(stack, telegram_update(paused_chat, "sigo esperando")).status_code == 200
         web = asyncio.run(web_turn(stack, QUESTION))
+        rest_sender = "rest-" + secrets.token_hex(6)
+        rest = [m.get("text", "") for m in stack.say(rest_sender, QUESTION)]
     finally:
         stack.restart_actions()
     assert [is_apology(t) for t in telegram_texts(telegram_api, chat)] == [True]
     assert is_apology(reply.body), reply.body
     assert [is_apology(t) for t in web] == [True], web
+    assert [is_apology(t) for t in rest] == [True], rest
     assert len(telegram_texts(telegram_api, paused_chat)) == before_paused  # an advisor has it: no apology
     # and with the action server back, the same conversations are answered again (Rasa's circuit breaker,
     # tripped by the failing action, no longer trips at once at every later message)
@@ -176,6 +180,8 @@ def test_with_the_action_server_down_people_are_told_except_when_an_advisor_has_
     assert "España" in "\n".join(telegram_texts(telegram_api, chat)[1:])
     send_whatsapp(stack, phone, QUESTION)
     assert not is_apology(twilio_api.wait_for(f"whatsapp:{phone}", 2)[-1].body)
+    again = [m.get("text", "") for m in stack.say(rest_sender, QUESTION)]
+    assert again and not any(is_apology(t) for t in again) and "España" in "\n".join(again)
 
 
 def test_a_telegram_update_that_failed_is_delivered_again_and_then_handled(stack, telegram_api):
