@@ -12,12 +12,14 @@ application (`rasa_sdk.endpoint.create_app`, with rasa_sdk's plugins, TLS option
   with the value of ACTION_SERVER_SECRET (compared in constant time), with 401, before any action
   is looked up or run. Rasa sends the header from the action endpoint's `headers` in endpoints.yml
   (`Authorization: Bearer ${ACTION_SERVER_SECRET}`, interpolated by Rasa from its environment);
-- does not start at all without ACTION_SERVER_SECRET (at least 16 characters).
+- does not start at all without ACTION_SERVER_SECRET (at least 16 characters);
+- runs the daily retention job of personal data while it serves (`run_retention_while_serving`).
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import hmac
 import logging
 import os
@@ -93,7 +95,37 @@ def build_app(actions: str, secret: str, cors_origins: list[str] | str | None = 
         return response.json({"error": str(exception)}, status=getattr(exception, "status_code", None) or 500)
 
     plugin_manager().hook.attach_sanic_app_extensions(app=app)
+    run_retention_while_serving(app)
     return app
+
+
+def run_retention_while_serving(app: Sanic) -> None:
+    """The daily retention job (bot/privacy/retention.py) runs wherever the action server runs, so
+    personal data expires even where no advisor desk is running; the desk runs it too, and the
+    `privacy_runs` table makes it once a day whatever the number of processes. PRIVACY_RETENTION_JOB=off
+    stops it."""
+    from bot.privacy import retention
+
+    if not retention.enabled():
+        return
+
+    @app.listener("after_server_start")
+    async def start_retention(app: Sanic, _loop: object) -> None:
+        from bot.store.db import get_engine
+
+        app.ctx.retention_stop = asyncio.Event()
+        app.ctx.retention = asyncio.create_task(retention.daily_loop(get_engine(), app.ctx.retention_stop))
+
+    @app.listener("before_server_stop")
+    async def stop_retention(app: Sanic, _loop: object) -> None:
+        task = getattr(app.ctx, "retention", None)
+        if task is None:
+            return
+        app.ctx.retention_stop.set()
+        try:
+            await asyncio.wait_for(task, timeout=10)
+        except Exception:
+            logger.exception("action server: the retention job did not stop cleanly")
 
 
 def parser() -> argparse.ArgumentParser:

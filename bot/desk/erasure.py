@@ -8,7 +8,8 @@ chat: bot.privacy.erase.erase_person on our tables (audited in privacy_erasures 
 account), then the conversation itself through Rasa's HTTP API, with the queue's client and settings.
 
 `lifespan`: while the desk serves, bot.privacy.retention.daily_loop applies the retention periods
-once a day (one process per day, whatever the number of desks); PRIVACY_RETENTION_JOB=off stops it.
+once a day (one process per day, whatever the number of desks and action servers, which run it too);
+PRIVACY_RETENTION_JOB=off stops it.
 """
 
 from __future__ import annotations

@@ -182,3 +182,35 @@ def test_secret_and_header_checks():
     assert secret_from_env({"ACTION_SERVER_SECRET": f"  {SECRET} "}) == SECRET
     assert bearer_matches(f"Bearer {SECRET}", SECRET) and bearer_matches(f"bearer  {SECRET} ", SECRET)
     assert not bearer_matches(None, SECRET) and not bearer_matches("", SECRET) and not bearer_matches("Bearer ñ", SECRET)
+
+
+def test_it_runs_the_daily_retention_job_while_it_serves(tmp_path):
+    """Personal data expires where no desk runs: the action server runs the retention job, once a day."""
+    from sqlalchemy import select
+
+    from bot.privacy.schema import privacy_runs
+    from bot.store.db import get_engine
+
+    database = f"sqlite:///{tmp_path / 'infomigra.db'}"
+    env = {**os.environ, "ACTION_SERVER_SECRET": SECRET, "MARKER_ACTIONS_FILE": str(tmp_path / "m"),
+           "DATABASE_URL": database, "PRIVACY_RETENTION_JOB": "on", "REPORTS_DIR": str(tmp_path / "reports"),
+           "TRACKER_DATABASE_URL": f"sqlite:///{tmp_path / 'rasa.db'}"}  # never the real tracker store
+    subprocess.run([str(ROOT / ".venv-svc/bin/infomigra"), "db", "upgrade"], cwd=ROOT, env=env, check=True,
+                   capture_output=True, timeout=120)
+    port = free_port()
+    proc = start(port, env, log=tmp_path / "actions.log")
+    engine = get_engine(database)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert proc.poll() is None, (tmp_path / "actions.log").read_text()
+            with engine.connect() as conn:
+                runs = conn.execute(select(privacy_runs.c.day, privacy_runs.c.finished_at)).all()
+            if runs and runs[0].finished_at is not None:
+                break
+            assert time.monotonic() < deadline, (tmp_path / "actions.log").read_text()
+            time.sleep(0.2)
+    finally:
+        stop(proc)
+        engine.dispose()
+    assert len(runs) == 1  # today's run, recorded: a second process (the desk) skips the day
