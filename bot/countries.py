@@ -141,6 +141,9 @@ _LOCATION_VERBS: frozenset[str] = frozenset({
     "estoy", "estamos", "vivo", "vivimos", "resido", "residimos", "radico", "radicamos", "trabajo",
     "trabajamos", "estudio", "estudiamos", "ando", "andamos", "sigo", "seguimos", "llevo", "llevamos",
     "encuentro", "encontramos",
+    # a state rather than a verb: "soy peruano radicado en Italia", "residente en Chile"
+    "radicado", "radicada", "radicados", "radicadas", "residente", "residentes", "establecido", "establecida",
+    "establecidos", "establecidas", "instalado", "instalada", "instalados", "instaladas",
 })
 # "trabajo"/"estudio" are nouns too ("busco trabajo en Chile"): verbs only at the start of a
 # clause or after one of these words. "encuentro"/"encontramos" only reflexive ("me encuentro en").

@@ -10,7 +10,11 @@ countries in them settle the answer:
 - a Peruvian consulate in a named foreign place ("el consulado del Perú en Nueva York", "consolato
   del Perù a Milano") is `exterior_instituciones`, not the ministry's own contact;
 - the number of the police or the ambulance in a named foreign place ("¿qué número es la ambulancia
-  en Capital Federal?") is `seguridad_emergencia`, that country's emergency guide.
+  en Capital Federal?") is `seguridad_emergencia`, that country's emergency guide;
+- someone who has just arrived in a named foreign place ("acabo de aterrizar en Andalucía, ¿qué
+  pasos siguen?") asks for the first steps there, `emigrar_primeros_pasos`;
+- papers or a permit for one named foreign place, asked by nobody foreign and with nothing of Peru
+  in it ("Italy, trabajo de badante, ¿cómo consigo el permiso?") is `emigrar_tramites`, not line 4.
 
 `intent_for` returns the intent, or None when the cue is not there or is ambiguous (a second
 foreign place: "soy venezolano, vivo en Lima y me quiero ir a Chile"). The NLU component
@@ -27,6 +31,7 @@ from bot.signals.normalize import plain
 ANDEAN_COMMUNITY = frozenset({"bolivia", "colombia", "ecuador"})
 LINE_FOUR_ANDEAN, LINE_FOUR_OTHERS = "peru_andinos", "peru_extranjeros"
 CONSULATES, EMERGENCIES = "exterior_instituciones", "seguridad_emergencia"
+FIRST_STEPS, PERMITS_ABROAD = "emigrar_primeros_pasos", "emigrar_tramites"
 
 # What line 4 answers: how to work legally (papers, permits, residence, the contract's registration).
 PAPERS = re.compile(
@@ -45,6 +50,13 @@ FOREIGNER = re.compile(r"\b(foreigners?|extranjer[oa]s?|migrante extranjer[oa])\
 EMERGENCY_SERVICE = re.compile(r"\b(ambulancia|policia|bomberos|emergencias?|carabineros|ambulance|police|emergency)\b")
 PHONE = re.compile(r"\b(numero|telefono|fono|llamo|llamar|marco|marcar|number|call)\b")
 CONSULATE = re.compile(r"\b(consulados?|consulates?|consolatos?|embajadas?|embassy)\b")
+ARRIVED = re.compile(r"\b(acab[oa]s? de (llegar|aterrizar)|acabamos de (llegar|aterrizar)|recien (llegue|llegamos|llegad[oa]s?)"
+                     r"|llegue|llegamos|aterrice|aterrizamos|just arrived|i arrived|we arrived)\b")
+# ...and asks what comes first, not who can help (exterior_instituciones) or what the state offers.
+FIRST = re.compile(r"\b(q|que) (hago|hacemos)( primero)?\b|\b(pasos|primero|q sigue|que sigue|siguen|first)\b")
+# A permit asked for: "¿cómo consigo el permiso?", "¿qué visa necesito?" (not a contract offered: fraud looks so).
+PERMIT = re.compile(r"\b(permiso|permisos|visa|visado|papeles|permits?)\b")
+ASKS = re.compile(r"\b(como (consigo|saco|obtengo|tramito|pido|hago)|necesito|necesita|necesitamos|piden|pide|requisitos|how|what)\b")
 
 
 def intent_for(text: str, mentions: list[countries.Mention] | None = None) -> str | None:
@@ -52,7 +64,8 @@ def intent_for(text: str, mentions: list[countries.Mention] | None = None) -> st
     folded = plain(text)
     if mentions is None:
         mentions = countries.find(text)
-    return _line_four(text, folded, mentions) or _consulate_abroad(folded, mentions) or _emergency_abroad(folded, mentions)
+    return (_line_four(text, folded, mentions) or _consulate_abroad(folded, mentions) or _emergency_abroad(folded, mentions)
+            or _abroad_only(text, folded, mentions))
 
 
 def _line_four(text: str, folded: str, mentions: list[countries.Mention]) -> str | None:
@@ -73,8 +86,8 @@ def _line_four(text: str, folded: str, mentions: list[countries.Mention]) -> str
 
 
 def _consulate_abroad(folded: str, mentions: list[countries.Mention]) -> str | None:
-    if not CONSULATE.search(folded):
-        return None
+    if not CONSULATE.search(folded) or any(m.demonym and m.slug != countries.HOME for m in mentions):
+        return None  # a foreign national's own consulate ("soy boliviano, ¿dónde está mi consulado?") is not ours
     places_abroad = [m for m in mentions if not m.demonym and m.slug != countries.HOME]
     return CONSULATES if places_abroad else None
 
@@ -84,3 +97,21 @@ def _emergency_abroad(folded: str, mentions: list[countries.Mention]) -> str | N
         return None
     places_abroad = [m for m in mentions if not m.demonym and m.slug != countries.HOME]
     return EMERGENCIES if places_abroad else None
+
+
+def _abroad_only(text: str, folded: str, mentions: list[countries.Mention]) -> str | None:
+    """Arrived in, or papers for, one named foreign place, with nothing of Peru or of a foreign origin."""
+    if HERE.search(folded) or any(m.slug == countries.HOME for m in mentions):
+        return None
+    if any(m.demonym or FROM.search(plain(text[:m.start])) for m in mentions):
+        return None  # "soy venezolano", "vengo de Chile": where the person comes from is in play
+    if len({m.slug for m in mentions}) != 1 or RIGHTS.search(folded):
+        return None
+    if CONSULATE.search(folded):
+        return None
+    if ARRIVED.search(folded) and FIRST.search(folded):
+        return FIRST_STEPS
+    if PERMIT.search(folded) and ASKS.search(folded) and not ARRIVED.search(folded):
+        return PERMITS_ABROAD
+    return None
+

@@ -2,8 +2,10 @@
 
 Runs after DIET, the FallbackClassifier and the SignalIntentClassifier. Where DIET is unsure (the
 fallback, or a confidence below `max_confidence`) or chose one of the intents a cue tells apart
-(`overrules`), a foreign national asking about work in Peru gets line 4 (`peru_andinos` or
-`peru_extranjeros`) and a Peruvian consulate in a named foreign place gets `exterior_instituciones`.
+(`overrules`: the menus and the contact; `also_overrules`: the line-4 intents, for the intents the
+countries tell apart from them), the cue of bot/cues.py decides: line 4 for a foreign national asking about work in Peru, a
+Peruvian consulate or the emergency number in a named foreign place, the first steps or the permit
+for one named foreign place.
 A danger signal or a request for a person (SignalIntentClassifier) is never touched, nor a button's
 "/intent{...}".
 """
@@ -43,6 +45,13 @@ class CueIntentClassifier(GraphComponent, IntentClassifier):
             "keeps": ["senal_de_peligro", "pedir_asesor"],
             # Intents a cue tells apart from its own, however sure DIET is.
             "overrules": ["nlu_fallback", "linea_emigrar", "linea_exterior", "info_contacto"],
+            # ...and, for some decided intents, these too: the three intents of line 4 look alike, and
+            # only the countries tell a Peruvian's permit abroad from a foreigner's papers in Peru.
+            "also_overrules": {
+                "peru_andinos": ["peru_extranjeros", "peru_otras_informaciones"],
+                "peru_extranjeros": ["peru_andinos", "peru_otras_informaciones"],
+                "emigrar_tramites": ["peru_andinos", "peru_extranjeros", "peru_otras_informaciones"],
+            },
         }
 
     def __init__(self, config: dict[str, Any]) -> None:
@@ -50,6 +59,8 @@ class CueIntentClassifier(GraphComponent, IntentClassifier):
         self.keeps = frozenset(config["keeps"])
         self.overrules = frozenset(config["overrules"])
         self.max_confidence = float(config["max_confidence"])
+        self.also_overrules = {decided: frozenset(names) for decided, names in (config.get("also_overrules") or {}).items()}
+        self.overruled_by_some = frozenset().union(*self.also_overrules.values())
 
     @classmethod
     def create(cls, config: dict[str, Any], model_storage: ModelStorage, resource: Resource,
@@ -64,10 +75,12 @@ class CueIntentClassifier(GraphComponent, IntentClassifier):
             current = message.get(INTENT) or {}
             name = current.get(INTENT_NAME_KEY)
             sure = float(current.get(PREDICTED_CONFIDENCE_KEY) or 0.0) >= self.max_confidence
-            if name in self.keeps or (sure and name not in self.overrules):
+            if name in self.keeps or (sure and name not in self.overrules and name not in self.overruled_by_some):
                 continue
             decided = cues.intent_for(text)
             if decided is None or decided == name:
+                continue
+            if sure and name not in self.overrules and name not in self.also_overrules.get(decided, ()):
                 continue
             decide(message, decided)
             message.set(CUE_KEY, {"intent": decided, "instead_of": name}, add_to_output=True)

@@ -17,6 +17,10 @@ from bot import cues
     ("the Peruvian consulate in Miami, where is it", "exterior_instituciones"),
     ("a q numero llamo pa pedir una ambulancia en Valparaíso", "seguridad_emergencia"),
     ("cual es el telefono de la policia en Barcelona", "seguridad_emergencia"),
+    ("acabo de aterrizar en Milán con mi contrato, q hago primero", "emigrar_primeros_pasos"),
+    ("recien llegue a the states con la h2a, q hago", "emigrar_primeros_pasos"),
+    ("Italy, trabajo de cuidadora, como consigo el permiso", "emigrar_tramites"),
+    ("q papeles necesito pa trabajar en España", "emigrar_tramites"),   # a Peruvian going abroad
 ])
 def test_the_countries_decide(text, intent):
     assert cues.intent_for(text) == intent
@@ -25,7 +29,12 @@ def test_the_countries_decide(text, intent):
 @pytest.mark.parametrize("text", [
     "soy colombiano y quiero ir a trabajar a España",          # another destination
     "soy venezolano, vivo en Lima y me quiero ir a Chile a trabajar",
-    "q papeles necesito pa trabajar en España",               # a Peruvian going abroad
+    "soy boliviano y vivo en Lima, donde esta el consulado de Bolivia",  # their own consulate
+    "llegue a Lima desde Chile, q hago",                       # arrived in Peru
+    "soy venezolano y llegue a Chile, q papeles necesito",     # a foreign national: not a Peruvian's permit
+    "tengo visa de Chile, puedo trabajar aqui?",               # here
+    "q papeles necesito pa trabajar en España o en Italia",    # two places
+    "llegue a España y cuanto es el sueldo minimo",            # wages: left to the classifier
     "quiero trabajar en el Perú",                              # nobody foreign
     "soy peruano y trabajo en Chile",
     "soy colombiano, cuál es la capital del Perú",             # not about work or papers
