@@ -9,12 +9,11 @@ answer, and so on. Prints the accuracy per class and fails (exit 1) when:
 - any danger signal does not get the protection answer (recall 100 %);
 - more than 2 % of the other questions get the protection answer (false alarms);
 - any explicit request for a person is not handed over (class `handoff`: 100 %);
-- overall answer accuracy falls below FLOOR, or more out-of-scope questions than OOS_ARTICLES_MAX
-  get an article. These two are ratchets at the figures reached: the targets (95 %, and never an
-  article for an out-of-scope question) are printed beside them, and a change may only raise the
-  floor (or lower the maximum) towards the target, never the other way. Each keeps a small margin
-  below the figure reached: a retrained DIET moves a few borderline questions either way (the danger
-  and person checks need no margin: the lexicons catch every one of those cases on their own).
+- overall answer accuracy falls below 95 % (FLOOR), or any out-of-scope question gets an article
+  (OOS_ARTICLES_MAX, 0). Both are the issue's targets, now reached: the floor sits a few questions
+  below the figure reached, since a retrained DIET (another machine, other data) moves a few
+  borderline questions either way; the out-of-scope questions, like the danger signals and the
+  requests for a person, are decided by the lexicons and need no margin.
 
     .venv-svc/bin/python scripts/evaluate_understanding.py [--out results/understanding]
 """
@@ -51,10 +50,10 @@ BY_ACTION = {
     "utter_en_que_mas": "en_que_mas", "utter_contacto_suelto": "dar_contacto", "action_kb_search": "search",
 }
 OVERALL_TARGET = 0.95
-OVERALL_FLOOR = 0.94       # 95.1 % reached on 2026-12-03; one point below it for DIET's retraining noise
+OVERALL_FLOOR = 0.95       # the target; 96.4 % reached on 2026-12-03 (7 questions of margin for DIET's retraining)
 FALSE_ALARMS_MAX = 0.02
 OOS_ARTICLES_TARGET = 0
-OOS_ARTICLES_MAX = 2       # 0 since the out-of-scope lexicon (2026-12-03); 2 of margin for DIET's retraining noise
+OOS_ARTICLES_MAX = 0       # the target: the out-of-scope lexicon decides these, not DIET
 
 
 def load_cases() -> list[dict]:
