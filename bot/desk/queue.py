@@ -223,7 +223,7 @@ def _bad(request: Request, message: str, status: int = 400) -> Response:
 async def _body(request: Request) -> dict[str, Any]:
     try:
         data = json.loads(await request.body() or b"{}")
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: "[[[[…" nested past Python's limit
         raise BadInput("El cuerpo de la solicitud no es JSON válido.") from None
     if not isinstance(data, dict):
         raise BadInput("Se espera un objeto JSON.")

@@ -186,6 +186,8 @@ async def test_take_reply_note_tags_and_close(app, store, rasa):
         assert bad.status_code == 400 and reason in bad.json()["message"]
     malformed = await ana.post(f"/api/cola/{t.id}/responder", content=b"{no es json", headers={"content-type": "application/json"})
     assert malformed.status_code == 400 and malformed.json()["message"] == "El cuerpo de la solicitud no es JSON válido."
+    nested = await ana.post(f"/api/cola/{t.id}/nota", content=b"[" * 100_000, headers={"content-type": "application/json"})
+    assert nested.status_code == 400  # found by the fuzz: Python's json raised RecursionError, a 500
     assert (await ana.post(f"/api/cola/{t.id}/etiquetas", json={"tags": "trata"})).status_code == 400
     sent = await ana.post(f"/api/cola/{t.id}/responder", json={"text": "¿En qué ciudad de España estás?"})
     assert sent.json() == {"ok": True, "delivery": "sent", "delivery_label": "Entregado al canal"}
