@@ -3,7 +3,6 @@ Rasa venv. Each test has its own key prefix. Scenarios are sequenced by the stat
 the queue, who holds the lock) and by the store's own counts, never by how long something took."""
 
 import json
-import socket
 import subprocess
 import textwrap
 import uuid
@@ -11,6 +10,7 @@ import uuid
 import pytest
 
 from tests.conftest import ROOT
+from tests.databases import ensure_redis
 
 PRELUDE = textwrap.dedent('''
     import asyncio, json, os, signal, subprocess, sys
@@ -50,12 +50,7 @@ PRELUDE = textwrap.dedent('''
 
 @pytest.fixture(scope="module", autouse=True)
 def redis_is_up():
-    try:
-        with socket.create_connection(("127.0.0.1", 6379), timeout=2) as conn:
-            conn.sendall(b"PING\r\n")
-            assert conn.recv(16).startswith(b"+PONG")
-    except OSError as error:
-        pytest.fail(f"these tests need Redis on 127.0.0.1:6379 (redis-server --daemonize yes --port 6379 --save ''): {error}")
+    ensure_redis()  # started if it is down
 
 
 @pytest.fixture
