@@ -43,6 +43,7 @@ class FakeRequest:
         self.json = body
         self.headers = {"authorization": f"Bearer {token}", "content-type": "application/json"}
         self.remote_addr = self.ip = "127.0.0.1"
+        self.app = None  # no Rasa agent behind it: the channel's turn sees no tracker store (never paused)
 
 
 def scratch_state(folder: str) -> Any:
