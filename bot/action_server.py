@@ -19,7 +19,7 @@ application (`rasa_sdk.endpoint.create_app`, with rasa_sdk's plugins, TLS option
 from __future__ import annotations
 
 import argparse
-import asyncio
+import contextlib
 import hmac
 import logging
 import os
@@ -35,7 +35,7 @@ from sanic import Sanic, response
 from sanic.exceptions import SanicException
 from sanic.request import Request
 
-from bot import sanic_accept
+from bot import background, sanic_accept
 
 logger = logging.getLogger(__name__)
 
@@ -113,19 +113,15 @@ def run_retention_while_serving(app: Sanic) -> None:
     async def start_retention(app: Sanic, _loop: object) -> None:
         from bot.store.db import get_engine
 
-        app.ctx.retention_stop = asyncio.Event()
-        app.ctx.retention = asyncio.create_task(retention.daily_loop(get_engine(), app.ctx.retention_stop))
+        engine = get_engine()
+        app.ctx.background = contextlib.AsyncExitStack()
+        await app.ctx.background.enter_async_context(background.running(lambda stop: retention.daily_loop(engine, stop)))
 
     @app.listener("before_server_stop")
     async def stop_retention(app: Sanic, _loop: object) -> None:
-        task = getattr(app.ctx, "retention", None)
-        if task is None:
-            return
-        app.ctx.retention_stop.set()
-        try:
-            await asyncio.wait_for(task, timeout=10)
-        except Exception:
-            logger.exception("action server: the retention job did not stop cleanly")
+        stack = getattr(app.ctx, "background", None)
+        if stack is not None:
+            await stack.aclose()
 
 
 def parser() -> argparse.ArgumentParser:

@@ -23,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from bot.desk import background
+from bot import background
 from bot.desk.access import requires
 from bot.desk.services import desk_of
 from bot.privacy import erase, retention

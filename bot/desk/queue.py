@@ -40,8 +40,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from bot import countries
-from bot.desk import background
+from bot import background, countries
 from bot.desk.access import requires
 from bot.desk.errors import error_response
 from bot.desk.services import desk_of

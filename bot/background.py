@@ -1,4 +1,5 @@
-"""Background work of a desk feature while the desk serves: started with the desk, stopped with it."""
+"""Background work while a server serves (the desk's handoff worker, the retention job in the desk and
+the action server): started with the server, stopped with it."""
 
 from __future__ import annotations
 
@@ -23,6 +24,6 @@ async def running(work: Callable[[asyncio.Event], Awaitable[None]], grace: float
         try:
             await asyncio.wait_for(task, timeout=grace)
         except asyncio.TimeoutError:
-            logger.warning("desk: %s did not stop within %.0f s and was cancelled", getattr(work, "__name__", work), grace)
+            logger.warning("background work %s did not stop within %.0f s and was cancelled", getattr(work, "__name__", work), grace)
         except Exception:
-            logger.exception("desk: background work %s ended with an error", getattr(work, "__name__", work))
+            logger.exception("background work %s ended with an error", getattr(work, "__name__", work))
