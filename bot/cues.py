@@ -105,13 +105,9 @@ def _abroad_only(text: str, folded: str, mentions: list[countries.Mention]) -> s
         return None
     if any(m.demonym or FROM.search(plain(text[:m.start])) for m in mentions):
         return None  # "soy venezolano", "vengo de Chile": where the person comes from is in play
-    if len({m.slug for m in mentions}) != 1 or RIGHTS.search(folded):
-        return None
-    if CONSULATE.search(folded):
-        return None
-    if ARRIVED.search(folded) and FIRST.search(folded):
-        return FIRST_STEPS
-    if PERMIT.search(folded) and ASKS.search(folded) and not ARRIVED.search(folded):
-        return PERMITS_ABROAD
-    return None
+    if len({m.slug for m in mentions}) != 1 or RIGHTS.search(folded) or CONSULATE.search(folded):
+        return None  # two places, wages and rights, or a consulate: left to the classifier and the other cues
+    if ARRIVED.search(folded):
+        return FIRST_STEPS if FIRST.search(folded) else None
+    return PERMITS_ABROAD if PERMIT.search(folded) and ASKS.search(folded) else None
 
