@@ -47,6 +47,25 @@ py-spy, gc callbacks, or per message type under load):
   patched method computes each target from the nodes it needs, each node once, as dask would
   (every node is called with its needs' outputs, which `GraphNode` matches by name); a graph with
   any other kind of task goes through dask.
+- `DialogueStateTracker.applied_events`, `.past_states` and `.copy`, and the prediction states of
+  `MaxHistoryTrackerFeaturizer` (MemoizationPolicy's, RulePolicy's): a message replayed every event of
+  its session several times (the states before each action for each policy, the applied events, a
+  copy of the tracker for each action run), so in one session of 600 messages a message cost 16 times
+  the first ones (issue 15). The states and applied events are now carried forward from one message
+  to the next (`bot/rasa_states.py`, which also says when it computes from scratch), and a copy is made
+  from the tracker's state instead of a replay. The featurizer asks only for the states it keeps: the
+  last `max_history` (5) for memoization; for the RulePolicy (no `max_history`), more states than its
+  longest rule and than any key of its `rules_not_in_stories`: its rule search never looks further
+  back (see `_is_rule_applicable`), and the key it makes of the states when no rule applies can only
+  be found in `rules_not_in_stories` (which makes an answer's turn hidden) when it is that short. Only
+  the states in its debug log are shorter. Trackers of other classes (training's) keep Rasa's path.
+- `RemoteAction._action_call_format` and `EndpointConfig.request`: every call to the action server sends
+  the tracker with every event of the session (the actions read them: the advisor's transcript, the
+  feedback offered before, the session's start), and Rasa turned each event into a dictionary and the
+  whole body into JSON again at every call: at message 900 of one session, 45% of the server's time.
+  Each event's JSON is now made once (kept on the event with the `metadata` it was made with: the one
+  field Rasa replaces on an event, when a tracker with a model id takes it) and the body is joined from
+  those pieces; the action server receives the same JSON.
 - `rasa.core.run.load_agent_on_start`: once the model is loaded, everything alive is frozen out of
   Python's garbage collections (`gc.freeze()`). A full collection walked the whole heap (about
   900 MB, most of it the model and TensorFlow) and stopped every conversation for up to 0.36 s;
@@ -97,6 +116,8 @@ def apply() -> None:
     _make_empty_features_without_copying()
     _freeze_the_loaded_model()
     _run_graphs_in_order_without_dask()
+    _carry_states_forward()
+    _send_events_encoded_once()
     _applied = True
 
 
@@ -323,3 +344,160 @@ def _handle_messages_oldest_first() -> None:
         return await turns.run(handle_message(self, message))
 
     MessageProcessor.handle_message = handle_message_oldest_first
+
+
+def rule_states_length(policy: Any) -> int:
+    """How many of the latest states a RulePolicy decides on: one more than its longest rule and than the
+    longest key of its `rules_not_in_stories` (keys that are not a JSON list of states cannot be equal to
+    one made of states)."""
+    import json
+
+    from rasa.core.policies.rule_policy import RULES, RULES_FOR_LOOP_UNHAPPY_PATH, RULES_NOT_IN_STORIES
+
+    longest = 0
+    for name in (RULES, RULES_FOR_LOOP_UNHAPPY_PATH):
+        for key in policy.lookup.get(name, {}):
+            longest = max(longest, len(policy._rule_key_to_state(key)))
+    for key in policy.lookup.get(RULES_NOT_IN_STORIES, []):
+        try:
+            value = json.loads(key)
+        except (TypeError, ValueError):
+            continue
+        if isinstance(value, list):
+            longest = max(longest, len(value))
+    return longest + 1
+
+
+def _carry_states_forward() -> None:
+    from rasa.core.featurizers import tracker_featurizers
+    from rasa.core.featurizers.tracker_featurizers import MaxHistoryTrackerFeaturizer, TrackerFeaturizer
+    from rasa.core.policies.policy import Policy
+    from rasa.core.policies.rule_policy import RulePolicy
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    from bot import rasa_states
+
+    rasa_copy = DialogueStateTracker.copy
+    prediction_states = MaxHistoryTrackerFeaturizer.prediction_states
+    policy_prediction_states = Policy._prediction_states
+    lengths: dict[int, tuple[Any, int]] = {}  # id(RulePolicy) → (that policy, its states length)
+
+    def applied_events(self: Any) -> list:
+        if type(self) is not DialogueStateTracker:
+            return rasa_states.rasa_applied_events(self)
+        return rasa_states.applied_events(self)
+
+    def past_states(self: Any, domain: Any, omit_unset_slots: bool = False, ignore_rule_only_turns: bool = False,
+                    rule_only_data: Any = None) -> list:
+        if type(self) is not DialogueStateTracker:
+            return rasa_states.rasa_past_states(self, domain, omit_unset_slots, ignore_rule_only_turns, rule_only_data)
+        return rasa_states.past_states(self, domain, omit_unset_slots, ignore_rule_only_turns, rule_only_data)
+
+    def copy(self: Any) -> Any:
+        if type(self) is not DialogueStateTracker:
+            return rasa_copy(self)
+        return rasa_states.copy_tracker(self)
+
+    def featurizer_prediction_states(self: Any, trackers: list, domain: Any, use_text_for_last_user_input: bool = False,
+                                     ignore_rule_only_turns: bool = False, rule_only_data: Any = None,
+                                     ignore_action_unlikely_intent: bool = False, _length: int | None = None) -> list:
+        length = _length or self.max_history
+        if length is None or type(self)._create_states is not TrackerFeaturizer._create_states \
+                or any(type(tracker) is not DialogueStateTracker for tracker in trackers):
+            return prediction_states(self, trackers, domain, use_text_for_last_user_input, ignore_rule_only_turns,
+                                     rule_only_data, ignore_action_unlikely_intent)
+        trackers_as_states = [rasa_states.tail_states(tracker, domain, length, ignore_rule_only_turns, rule_only_data)
+                              for tracker in trackers]
+        if ignore_action_unlikely_intent and any(tracker_featurizers._is_prev_action_unlikely_intent_in_state(state)
+                                                 for states in trackers_as_states for state in states):
+            # Rasa removes those states before keeping the last ones: the last `length` may not be enough
+            return prediction_states(self, trackers, domain, use_text_for_last_user_input, ignore_rule_only_turns,
+                                     rule_only_data, ignore_action_unlikely_intent)
+        trackers_as_states = [self.slice_state_history(states, self.max_history) for states in trackers_as_states]
+        self._choose_last_user_input(trackers_as_states, use_text_for_last_user_input)
+        return trackers_as_states
+
+    def rule_policy_prediction_states(self: Any, tracker: Any, domain: Any, use_text_for_last_user_input: bool = False,
+                                      rule_only_data: Any = None) -> list:
+        featurizer = self.featurizer
+        if type(featurizer) is not MaxHistoryTrackerFeaturizer or featurizer.max_history is not None:
+            return policy_prediction_states(self, tracker, domain, use_text_for_last_user_input, rule_only_data)
+        known = lengths.get(id(self))
+        if known is None or known[0] is not self:
+            known = lengths[id(self)] = (self, rule_states_length(self))
+        return featurizer_prediction_states(
+            featurizer, [tracker], domain, use_text_for_last_user_input=use_text_for_last_user_input,
+            ignore_rule_only_turns=self.supported_data() == SupportedData.ML_DATA, rule_only_data=rule_only_data,
+            ignore_action_unlikely_intent=self.supported_data() == SupportedData.ML_DATA, _length=known[1])[0]
+
+    from rasa.core.policies.policy import SupportedData
+
+    DialogueStateTracker.applied_events = applied_events
+    DialogueStateTracker.past_states = past_states
+    DialogueStateTracker.copy = copy
+    MaxHistoryTrackerFeaturizer.prediction_states = featurizer_prediction_states
+    RulePolicy._prediction_states = rule_policy_prediction_states
+
+
+class EncodedEvents(list):
+    """The JSON of a tracker's events, one string per event, to be joined into a request's body."""
+
+
+EVENTS_PLACEHOLDER = "infomigra-encoded-events-3f9c1d2e"
+
+
+def event_json(event: Any) -> str:
+    """`json.dumps(event.as_dict())`, made once per event (again if its `metadata` was replaced)."""
+    import json
+
+    cached = event.__dict__.get("_infomigra_json")
+    if cached is None or cached[0] is not event.metadata:
+        cached = (event.metadata, json.dumps(event.as_dict()))
+        event.__dict__["_infomigra_json"] = cached
+    return cached[1]
+
+
+def encoded_body(body: dict) -> bytes:
+    """What `json.dumps(body)` gives (aiohttp's serializer), with the tracker's encoded events joined in."""
+    import json
+
+    tracker = dict(body["tracker"])
+    events = tracker["events"]
+    tracker["events"] = EVENTS_PLACEHOLDER
+    text = json.dumps({**body, "tracker": tracker})
+    return text.replace(json.dumps(EVENTS_PLACEHOLDER), "[" + ", ".join(events) + "]", 1).encode()
+
+
+def _send_events_encoded_once() -> None:
+    from rasa.core.actions.action import RemoteAction
+    from rasa.shared.core.trackers import EventVerbosity
+    from rasa.utils.endpoints import EndpointConfig
+
+    action_call_format = RemoteAction._action_call_format
+    request = EndpointConfig.request
+
+    def _action_call_format(self: Any, tracker: Any, domain: Any) -> dict[str, Any]:
+        original = tracker.current_state
+        try:  # Rasa's body, but for the events: their JSON instead of dictionaries
+            def current_state(event_verbosity: Any = EventVerbosity.NONE) -> dict[str, Any]:
+                if event_verbosity != EventVerbosity.ALL:
+                    return original(event_verbosity)
+                state = original(EventVerbosity.NONE)
+                state["events"] = EncodedEvents(event_json(event) for event in tracker.events)
+                return state
+
+            tracker.current_state = current_state
+            return action_call_format(self, tracker, domain)
+        finally:
+            del tracker.current_state
+
+    async def request_encoded(self: Any, method: str = "post", subpath: Any = None,
+                              content_type: Any = "application/json", compress: bool = False, **kwargs: Any) -> Any:
+        body = kwargs.get("json")
+        if isinstance(body, dict) and isinstance(body.get("tracker"), dict) \
+                and isinstance(body["tracker"].get("events"), EncodedEvents):
+            kwargs["data"] = encoded_body(kwargs.pop("json"))
+        return await request(self, method, subpath, content_type, compress, **kwargs)
+
+    RemoteAction._action_call_format = _action_call_format
+    EndpointConfig.request = request_encoded

@@ -20,6 +20,16 @@ A failed write drops the conversation from the cache, so the next read is the da
 database stays the only record (every save is committed before the answer leaves); the cache only
 saves reading back what this process wrote.
 
+Long sessions (issue 15). Rebuilding the tracker from every row of the session at every message made
+a message's cost grow with the session (with the policies' replays, bot/rasa_states.py). So the cache
+also keeps, once a conversation has been read, the tracker built from its rows, and a save applies its
+new events to it, read back from the JSON just written (`deserialise_events`, as `from_dict` reads
+rows), instead of a rebuild; `retrieve` hands out a copy (`copy_tracker`: the processor changes what it
+gets), so a turn that fails before its save leaves the kept tracker as the rows are. Where the rows
+change otherwise (a new session that leaves rows out, an erasure, a failed write, an eviction) the
+tracker is built again from the rows at the next read. The kept tracker also carries the states the
+policies computed (`rasa_states.prepare_like`). This belongs to the cache, hence to one Rasa process.
+
 The cache is right only while this process is the only writer of the conversations it serves,
 which is what Rasa's in-memory lock store (endpoints.yml) already requires: one Rasa process.
 Several Rasa processes (deploy/endpoints.production.yml: Redis lock store) use Rasa's store
@@ -47,6 +57,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import logging
 import time
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -55,9 +66,15 @@ from typing import Any
 
 import sqlalchemy as sa
 from rasa.core import tracker_store
+from rasa.shared.core import events as events_module
 from rasa.shared.core.events import ActionExecuted, Event, SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY
+
+from bot import rasa_states
+from bot.rasa_states import copy_tracker
+
+logger = logging.getLogger(__name__)
 
 
 def _tune(dbapi_connection: Any, _record: Any) -> None:
@@ -100,20 +117,30 @@ def latest_session(rows: Sequence[Row]) -> list[Row]:
     return [row for row in rows if row.timestamp >= start]
 
 
+def extended_session(rows: list[Row], new: list[Row]) -> list[Row]:
+    """`latest_session(rows + new)` for `rows` that are a latest session already: without going through
+    `rows` again when `new` starts no session and none of it is older than the first of `rows` (then
+    every new row is at or after the session's start, and the filter keeps them all)."""
+    if not rows or any(row.type_name == SessionStarted.type_name or row.timestamp < rows[0].timestamp for row in new):
+        return latest_session([*rows, *new])
+    return [*rows, *new]
+
+
 class LatestSessions:
-    """The stored rows of the latest session of the most recently used conversations (LRU)."""
+    """The stored rows of the latest session of the most recently used conversations (LRU), and the
+    tracker they make, once it has been built (it is kept with the rows it was made from)."""
 
     def __init__(self, size: int, idle_seconds: float = CACHE_IDLE_SECONDS,
                  clock: Any = time.monotonic) -> None:
         self.size = max(0, size)
         self.idle_seconds = idle_seconds
         self._clock = clock
-        self._rows: OrderedDict[str, tuple[float, list[Row]]] = OrderedDict()
+        self._rows: OrderedDict[str, tuple[float, list[Row], Any]] = OrderedDict()
 
     def _expire(self, at: float) -> None:
         """Drop the least recently used conversations idle for longer than `idle_seconds`."""
         while self._rows:
-            used, _ = next(iter(self._rows.values()))
+            used, _, _ = next(iter(self._rows.values()))
             if at - used <= self.idle_seconds:
                 return
             self._rows.popitem(last=False)
@@ -124,17 +151,28 @@ class LatestSessions:
         entry = self._rows.get(sender_id)
         if entry is None:
             return None
-        self._rows[sender_id] = (at, entry[1])
+        self._rows[sender_id] = (at, entry[1], entry[2])
         self._rows.move_to_end(sender_id)
         return entry[1]
 
-    def put(self, sender_id: str, rows: list[Row]) -> None:
+    def tracker(self, sender_id: str) -> Any:
+        """The tracker made from the conversation's cached rows, if one was kept (see `get`)."""
+        entry = self._rows.get(sender_id)
+        return None if entry is None else entry[2]
+
+    def put(self, sender_id: str, rows: list[Row], tracker: Any = None) -> None:
         if not self.size:
             return
-        self._rows[sender_id] = (self._clock(), rows)
+        self._rows[sender_id] = (self._clock(), rows, tracker)
         self._rows.move_to_end(sender_id)
         while len(self._rows) > self.size:
             self._rows.popitem(last=False)
+
+    def keep_tracker(self, sender_id: str, rows: list[Row], tracker: Any) -> None:
+        """Keep `tracker`, made from exactly `rows`, with them (if they are still the cached ones)."""
+        entry = self._rows.get(sender_id)
+        if entry is not None and entry[1] is rows:
+            self._rows[sender_id] = (entry[0], rows, tracker)
 
     def drop(self, sender_id: str) -> None:
         self._rows.pop(sender_id, None)
@@ -168,7 +206,11 @@ class SQLTrackerStore(tracker_store.SQLTrackerStore):
             self.cache.put(sender_id, rows)  # none yet is worth remembering too: the new tracker's save needs no count
         if not self.domain or not rows:
             return None
-        return DialogueStateTracker.from_dict(sender_id, [json.loads(row.data) for row in rows], self.domain.slots)
+        kept = self.cache.tracker(sender_id)
+        if kept is None:
+            kept = DialogueStateTracker.from_dict(sender_id, [json.loads(row.data) for row in rows], self.domain.slots)
+            self.cache.keep_tracker(sender_id, rows, kept)
+        return copy_tracker(kept)  # the processor changes what it gets; the kept one stays the rows' tracker
 
     def _stored_latest_session(self, sender_id: str) -> list[Row]:
         with self.session_scope() as session:
@@ -199,7 +241,27 @@ class SQLTrackerStore(tracker_store.SQLTrackerStore):
             raise
         if cached is not None or stored == 0:  # known rows, or a new conversation: all its rows are these
             rows = [Row(values["type_name"], values["timestamp"], values["data"]) for values in new]
-            self.cache.put(sender_id, latest_session([*(cached or []), *rows]))
+            merged = extended_session(cached or [], rows)
+            try:
+                carried = self._carried(sender_id, cached, rows, merged, tracker)
+            except Exception:  # the events are stored: build the tracker from the rows at the next read
+                logger.exception("tracker store: could not carry the kept tracker of a conversation forward")
+                carried = None
+            self.cache.put(sender_id, merged, carried)
+
+    def _carried(self, sender_id: str, cached: list[Row] | None, rows: list[Row], merged: list[Row],
+                 saved: DialogueStateTracker) -> DialogueStateTracker | None:
+        """The kept tracker of `cached` with the events of the new `rows` applied, read from their JSON as
+        `retrieve` would read them, so that it is the tracker of `merged`; None where only a rebuild gives
+        that (nothing kept, or a new session that leaves rows out). The states the policies read from
+        `saved` are carried forward on it too (bot/rasa_states.py)."""
+        kept = self.cache.tracker(sender_id) if cached is not None else None
+        if kept is None or len(merged) != len(cached) + len(rows):
+            return None
+        for event in events_module.deserialise_events([json.loads(row.data) for row in rows]):
+            kept.update(event)
+        rasa_states.prepare_like(kept, saved)
+        return kept
 
     def erase(self, sender_id: str) -> None:
         """Delete every stored event of the conversation (all its sessions); remember it has none."""
