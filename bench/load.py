@@ -215,6 +215,15 @@ async def run_flood_phase(url: str, headers: dict[str, str], seconds: float, flo
             "flood_statuses": counts}
 
 
+def finish(report: dict, name: str) -> None:
+    """Take the machine's reference loop again and write the report to bench/results/<name>."""
+    report["reference_loop_seconds_after"] = reference_loop_seconds()
+    print(f"machine reference after the run: {report['reference_loop_seconds_after']} s")
+    out = ROOT / "bench" / "results"
+    out.mkdir(exist_ok=True)
+    (out / name).write_text(json.dumps(report, indent=2))
+
+
 def time_training() -> float:
     """A training from scratch as `make train` runs it (scripts/train_if_stale.py), with an empty Rasa
     cache, so no component is reused."""
@@ -274,11 +283,7 @@ def main() -> None:
         report["rasa_peak_rss_mb"] = round(peak_rss_mb(stack.rasa.pid))
         report["actions_peak_rss_mb"] = round(peak_rss_mb(stack.actions.pid))
         print(f"peak RSS: Rasa server {report['rasa_peak_rss_mb']} MB, action server {report['actions_peak_rss_mb']} MB")
-    report["reference_loop_seconds_after"] = reference_loop_seconds()
-    print(f"machine reference after the run: {report['reference_loop_seconds_after']} s")
-    out = ROOT / "bench" / "results"
-    out.mkdir(exist_ok=True)
-    (out / "latest.json").write_text(json.dumps(report, indent=2))
+    finish(report, "latest.json")
 
 
 if __name__ == "__main__":

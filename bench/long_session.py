@@ -18,7 +18,6 @@ form, so every message is answered by the assistant. Writes bench/results/long_s
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import tempfile
 import time
@@ -27,8 +26,8 @@ from pathlib import Path
 
 import httpx
 
-from bench.load import cpu_seconds, reference_loop_seconds
-from tests.stack import ROOT, running_stack
+from bench.load import cpu_seconds, finish, reference_loop_seconds
+from tests.stack import running_stack
 
 MARKS = (10, 100, 500, 1000)
 WINDOW = 9  # messages around each mark (the mark in the middle, clipped to the conversation)
@@ -97,11 +96,7 @@ def main() -> None:
     first, last = result["marks"][0], result["marks"][-1]
     print(f"message {last['message']} / message {first['message']}: latency ×{last['p50_ms'] / first['p50_ms']:.2f}, "
           f"Rasa CPU ×{last['rasa_cpu_ms'] / max(first['rasa_cpu_ms'], 0.1):.2f}")
-    report["reference_loop_seconds_after"] = reference_loop_seconds()
-    print(f"machine reference after the run: {report['reference_loop_seconds_after']} s")
-    out = ROOT / "bench" / "results"
-    out.mkdir(exist_ok=True)
-    (out / "long_session.json").write_text(json.dumps(report, indent=2))
+    finish(report, "long_session.json")
 
 
 if __name__ == "__main__":
