@@ -59,13 +59,15 @@ py-spy, gc callbacks, or per message type under load):
   back (see `_is_rule_applicable`), and the key it makes of the states when no rule applies can only
   be found in `rules_not_in_stories` (which makes an answer's turn hidden) when it is that short. Only
   the states in its debug log are shorter. Trackers of other classes (training's) keep Rasa's path.
-- `RemoteAction._action_call_format` and `EndpointConfig.request`: every call to the action server sends
-  the tracker with every event of the session (the actions read them: the advisor's transcript, the
-  feedback offered before, the session's start), and Rasa turned each event into a dictionary and the
-  whole body into JSON again at every call: at message 900 of one session, 45% of the server's time.
-  Each event's JSON is now made once (kept on the event with the `metadata` it was made with: the one
-  field Rasa replaces on an event, when a tracker with a model id takes it) and the body is joined from
-  those pieces; the action server receives the same JSON.
+- `RemoteAction._action_call_format` and `EndpointConfig.request`: every call to the action server sent
+  the tracker with every event of the session, and Rasa turned each event into a dictionary and the
+  whole body into JSON again at every call: at message 900 of one session, 45% of the server's time,
+  and most of the action server's, which received and parsed about 5 MB per call. The action server
+  now receives the events its actions read (`bot/action_events.py`: the session's start and the last
+  40 person messages' events; the slots, latest message and active loop as before), and each event's
+  JSON is made once (kept on the event with the `metadata` it was made with: the one field Rasa
+  replaces on an event, when a tracker with a model id takes it) and the body is joined from those
+  pieces.
 - `rasa.core.run.load_agent_on_start`: once the model is loaded, everything alive is frozen out of
   Python's garbage collections (`gc.freeze()`). A full collection walked the whole heap (about
   900 MB, most of it the model and TensorFlow) and stopped every conversation for up to 0.36 s;
@@ -473,6 +475,8 @@ def _send_events_encoded_once() -> None:
     from rasa.shared.core.trackers import EventVerbosity
     from rasa.utils.endpoints import EndpointConfig
 
+    from bot.action_events import events_for_actions
+
     action_call_format = RemoteAction._action_call_format
     request = EndpointConfig.request
 
@@ -483,7 +487,7 @@ def _send_events_encoded_once() -> None:
                 if event_verbosity != EventVerbosity.ALL:
                     return original(event_verbosity)
                 state = original(EventVerbosity.NONE)
-                state["events"] = EncodedEvents(event_json(event) for event in tracker.events)
+                state["events"] = EncodedEvents(event_json(event) for event in events_for_actions(tracker.events))
                 return state
 
             tracker.current_state = current_state

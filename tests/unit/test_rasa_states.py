@@ -15,6 +15,7 @@ import json
 import subprocess
 import textwrap
 
+from bot.action_events import ACTION_WINDOW_MESSAGES
 from tests.conftest import ROOT
 
 SCRIPT = textwrap.dedent('''
@@ -45,10 +46,16 @@ SCRIPT = textwrap.dedent('''
     remote = RemoteAction("action_answer_topic", EndpointConfig("http://127.0.0.1:9/webhook",
                                                                 enable_selective_domain=True))
 
+    from bot.action_events import events_for_actions
+
     def body(tracker):
-        """The JSON the action server receives."""
+        """The JSON the action server receives: Rasa's, with the events the actions read (the window)."""
         call = remote._action_call_format(tracker, domain)
-        return json.loads(rasa_patches.encoded_body(call) if patched else json.dumps(call))
+        if patched:
+            return json.loads(rasa_patches.encoded_body(call))
+        call = json.loads(json.dumps(call))
+        call["tracker"]["events"] = events_for_actions(call["tracker"]["events"])
+        return call
 
     domain = Domain.load("domain.yml")
     importer = TrainingDataImporter.load_from_config("config.yml", "domain.yml", ["data/rules", "data/stories"])
@@ -183,6 +190,11 @@ def test_carried_states_and_predictions_are_rasas_on_a_long_conversation():
     assert patched["events"] == rasa["events"] and rasa["hidden"] > 10  # turns of rules the stories do not have
     for ours, theirs in zip(patched["record"], rasa["record"], strict=True):
         assert ours == theirs, ours["at"]
+    # the action server got the window, not the whole session, once the session was long enough
+    users = [(sum(e["event"] == "user" for e in r["applied"]),
+              sum(e["event"] == "user" for e in r["action server"]["tracker"]["events"]))
+             for r in rasa["record"] if "applied" in r]
+    assert any(applied > sent == ACTION_WINDOW_MESSAGES for applied, sent in users)
     # the conversation went through what makes the progress start again: a form, a revert, a restart
     applied = [len(r["applied"]) for r in rasa["record"] if "applied" in r]
     assert any(later < earlier for earlier, later in zip(applied, applied[1:], strict=False))
