@@ -137,8 +137,12 @@ class OfficeHours:
             day += dt.timedelta(days=1)
         return total
 
-    def describe(self) -> str:
-        """The schedule in Spanish: "de lunes a viernes de 8:30 a 16:30"."""
+    def describe(self, lang: str = "es") -> str:
+        """The schedule in words: "de lunes a viernes de 8:30 a 16:30" (es), "Monday to Friday, 8:30
+        to 16:30" (en)."""
+        if lang not in _WORDS:
+            raise ValueError(f"no {lang!r} wording of the office hours (only {', '.join(_WORDS)})")
+        words = _WORDS[lang]
         groups: list[tuple[list[int], tuple[tuple[dt.time, dt.time], ...]]] = []
         for day, intervals in enumerate(self.week):
             if not intervals:
@@ -148,19 +152,36 @@ class OfficeHours:
             else:
                 groups.append(([day], intervals))
         if not groups:
-            return "sin horario de atención configurado"
+            return words["none"]
+        names = words["days"]
         parts = []
         for days, intervals in groups:
             if len(days) == 1:
-                name = DAY_NAMES[days[0]]
-                when = f"los {name if name.endswith('s') else name + 's'}"
+                when = words["one"].format(_plural(names[days[0]]))
             elif len(days) == 2:
-                when = f"{DAY_NAMES[days[0]]} y {DAY_NAMES[days[1]]}"
+                when = words["two"].format(names[days[0]], names[days[1]])
             else:
-                when = f"de {DAY_NAMES[days[0]]} a {DAY_NAMES[days[-1]]}"
-            spans = " y ".join(f"de {_clock(a)} a {_clock(b)}" for a, b in intervals)
-            parts.append(f"{when} {spans}")
+                when = words["range"].format(names[days[0]], names[days[-1]])
+            spans = words["and"].join(words["span"].format(_clock(a), _clock(b)) for a, b in intervals)
+            parts.append(words["group"].format(when, spans))
         return "; ".join(parts)
+
+
+def _plural(name: str) -> str:
+    """ "sábados", "lunes", "Saturdays": every day, said of one weekday."""
+    return name if name.endswith("s") else name + "s"
+
+
+# How describe() words a schedule, by language: the day names, a single day ("los sábados", "on
+# Saturdays"), two days, a range of days, one opening span, what joins the spans, a day group and
+# its spans, and the schedule with no opening at all.
+_WORDS: dict[str, dict] = {
+    "es": {"days": DAY_NAMES, "one": "los {}", "two": "{} y {}", "range": "de {} a {}", "span": "de {} a {}",
+           "and": " y ", "group": "{} {}", "none": "sin horario de atención configurado"},
+    "en": {"days": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
+           "one": "on {}", "two": "{} and {}", "range": "{} to {}", "span": "{} to {}",
+           "and": " and ", "group": "{}, {}", "none": "no office hours set"},
+}
 
 
 def spoken_moment(moment: dt.datetime, now: dt.datetime) -> str:

@@ -22,6 +22,7 @@ def test_default_hours_are_weekdays_in_lima_time():
     # 14:00 UTC is 9:00 in Lima
     assert hours.is_open(dt.datetime(2026, 11, 30, 14, 0, tzinfo=dt.timezone.utc))
     assert hours.describe() == "de lunes a viernes de 8:30 a 16:30"
+    assert hours.describe(lang="en") == "Monday to Friday, 8:30 to 16:30"
 
 
 def test_next_opening_skips_nights_weekends_and_holidays():
@@ -32,6 +33,23 @@ def test_next_opening_skips_nights_weekends_and_holidays():
     assert hours.next_opening(lima(2026, 12, 7, 17, 0)) == lima(2026, 12, 9, 8, 30)  # the 8th is a holiday
     assert hours.closes_at(lima(2026, 11, 30, 10, 0)) == lima(2026, 11, 30, 13, 0)
     assert hours.describe() == "de lunes a viernes de 8:30 a 13:00 y de 14:00 a 16:30; los sábados de 9:00 a 12:00"
+    assert hours.describe("en") == "Monday to Friday, 8:30 to 13:00 and 14:00 to 16:30; on Saturdays, 9:00 to 12:00"
+
+
+@pytest.mark.parametrize(("spec", "spanish", "english"), [
+    ("sab 09:00-12:00", "los sábados de 9:00 a 12:00", "on Saturdays, 9:00 to 12:00"),
+    ("lun 08:00-10:00", "los lunes de 8:00 a 10:00", "on Mondays, 8:00 to 10:00"),
+    ("sab-dom 09:00-12:00", "sábado y domingo de 9:00 a 12:00", "Saturday and Sunday, 9:00 to 12:00"),
+    ("mar-jue 08:00-12:00,13:00-24:00", "de martes a jueves de 8:00 a 12:00 y de 13:00 a 24:00",
+     "Tuesday to Thursday, 8:00 to 12:00 and 13:00 to 24:00"),
+    ("", "sin horario de atención configurado", "no office hours set"),
+])
+def test_the_schedule_is_described_in_spanish_and_in_english(spec, spanish, english):
+    hours = OfficeHours.parse(spec)
+    assert hours.describe() == hours.describe("es") == spanish
+    assert hours.describe(lang="en") == english
+    with pytest.raises(ValueError, match="fr"):
+        hours.describe("fr")
 
 
 def test_open_minutes_count_only_office_time():
