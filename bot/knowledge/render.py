@@ -114,7 +114,7 @@ def render(article: Article, intro: str | None = None) -> list[Message]:
     """The messages of an answer: the essentials (after an optional intro line), the details, the
     sources and date; the related links and "Volver al menú" on the last one."""
     first = f"{intro}\n\n{article.summary}" if intro else article.summary
-    body = service_facts.fill(plain(article.body))
+    body = service_facts.fill(plain(article.body), lang=article.lang)
     details = "\n\n".join(part for part in (article.title, procedure(article), body) if part)
     messages = [Message(first), *(Message(text) for text in split_text(details)), Message(footer(article))]
     buttons, seen = [], set()

@@ -238,5 +238,75 @@ def test_the_contact_article_states_the_running_services_hours_and_email(kb, mon
     assert "de lunes a viernes de 9:00 a 17:00 (hora de Lima)" in text and "infomigra@example.org" in text
     assert "{{" not in service_facts.fill(article.body, service_facts.facts({}))
     assert service_facts.NO_EMAIL in service_facts.fill(article.body, service_facts.facts({}))
-    monkeypatch.setattr(service_facts, "_current", lambda: values)
+    monkeypatch.setattr(service_facts, "_current", lambda lang="es": values)
     assert any("infomigra@example.org" in m.text for m in knowledge.render(article))
+
+
+def test_the_service_facts_are_worded_in_the_articles_language():
+    from bot.knowledge import service_facts
+
+    env = {"HANDOFF_OFFICE_HOURS": "lun-vie 08:30-13:00,14:00-16:30; sab 09:00-12:00"}
+    assert service_facts.facts(env) == service_facts.facts(env, lang="es") == {
+        "horario_asesores": "de lunes a viernes de 8:30 a 13:00 y de 14:00 a 16:30; los sábados de 9:00 a 12:00 (hora de Lima)",
+        "correo_servicio": service_facts.NO_EMAIL}
+    assert service_facts.facts(env, lang="en") == {
+        "horario_asesores": "Monday to Friday, 8:30 to 13:00 and 14:00 to 16:30; on Saturdays, 9:00 to 12:00 (Lima time)",
+        "correo_servicio": "the address the MTPE publishes on its official page, https://www.gob.pe/institucion/mtpe"}
+    assert service_facts.facts({}, lang="en")["horario_asesores"] == "Monday to Friday, 8:30 to 16:30 (Lima time)"
+    assert service_facts.facts({"HANDOFF_OFFICE_HOURS": "sab-dom 10:00-12:00", "HANDOFF_TIMEZONE": "Europe/Madrid"},
+                               lang="en")["horario_asesores"] == "Saturday and Sunday, 10:00 to 12:00 (Europe/Madrid time)"
+    assert service_facts.facts({"HANDOFF_OFFICE_HOURS": "nunca"}, lang="en")["horario_asesores"] == "in office hours, Lima time"
+    assert service_facts.facts({"INFOMIGRA_CONTACT_EMAIL": " infomigra@example.org "}, lang="en")["correo_servicio"] == \
+        "infomigra@example.org"
+    text = "Advisors answer {{horario_asesores}}; write to {{ correo_servicio }}."
+    assert service_facts.fill(text, service_facts.facts({}, lang="en")) == \
+        f"Advisors answer Monday to Friday, 8:30 to 16:30 (Lima time); write to {service_facts.NO_EMAIL_EN}."
+    with pytest.raises(ValueError, match="fr"):
+        service_facts.facts({}, lang="fr")
+
+
+async def test_the_english_contact_answer_as_sent_gives_the_english_hours(kb, monkeypatch):
+    """An English conversation asking for the contact gets the advisors' hours and the e-mail in
+    English, in every part of the answer the assistant sends ("See more" included), while the
+    Spanish answer keeps its Spanish hours: the process's facts are kept apart per language."""
+    from rasa_sdk import Tracker
+    from rasa_sdk.executor import CollectingDispatcher
+
+    from actions import actions
+    from bot.knowledge import service_facts
+
+    async def answer(action, intent: str, text: str, entities=(), **slots) -> list[dict]:
+        latest = {"intent": {"name": intent, "confidence": 0.9}, "entities": list(entities), "text": text}
+        events = [{"event": "user", "text": text, "input_channel": "web", "parse_data": latest}]
+        dispatcher = CollectingDispatcher()
+        await action.run(dispatcher, Tracker("test-user", slots, latest, events, False, None, {}, "action_listen"), {})
+        return dispatcher.messages
+
+    async def whole_answer(**slots) -> str:
+        messages = await answer(actions.ActionAnswerTopic(), "info_contacto", "contact", **slots)
+        sent = [m["text"] for m in messages]
+        while more := [b["payload"] for b in messages[-1].get("buttons", []) if b["title"] in ("Ver más", "See more")]:
+            entity = more[0].split('"article":"')[1].rstrip('"}')
+            messages = await answer(actions.ActionShowArticle(), "elegir_articulo", more[0],
+                                    [{"entity": "article", "value": entity}], **slots)
+            sent += [m["text"] for m in messages]
+        return "\n\n".join(sent)
+
+    monkeypatch.setenv("HANDOFF_OFFICE_HOURS", "lun-vie 09:00-17:00")
+    monkeypatch.delenv("HANDOFF_TIMEZONE", raising=False)
+    monkeypatch.delenv("INFOMIGRA_CONTACT_EMAIL", raising=False)
+    service_facts._current.cache_clear()
+    try:
+        spanish = await whole_answer()
+        english = await whole_answer(lang="en")
+        spanish_again = await whole_answer()
+    finally:
+        service_facts._current.cache_clear()
+    assert kb.get("info/contacto", lang="en").summary in english
+    assert "Advisors answer Monday to Friday, 9:00 to 17:00 (Lima time);" in english
+    assert f"write to {service_facts.NO_EMAIL_EN}." in english
+    assert "{{" not in english and "}}" not in english
+    for spanish_words in ("lunes", "viernes", "hora de Lima", "de 9:00 a 17:00", service_facts.NO_EMAIL):
+        assert spanish_words not in english
+    assert spanish == spanish_again and "{{" not in spanish
+    assert "atienden de lunes a viernes de 9:00 a 17:00 (hora de Lima)" in spanish and "Monday" not in spanish
