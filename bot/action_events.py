@@ -28,19 +28,31 @@ from typing import Any
 ACTION_WINDOW_MESSAGES = 40
 
 
-def events_for_actions(events: Reversible[Any], messages: int = ACTION_WINDOW_MESSAGES) -> list[Any]:
+_SCAN = object()
+
+
+def events_for_actions(events: Reversible[Any], messages: int = ACTION_WINDOW_MESSAGES,
+                       session_start: Any = _SCAN) -> list[Any]:
     """The session's start and the events from the `messages`-th latest person message on, oldest
-    first. Rasa events (`type_name`) or their dictionaries (`"event"`)."""
+    first. Rasa events (`type_name`) or their dictionaries (`"event"`). `session_start`, when the caller
+    knows it (the latest `session_started` event, or None if there is none), saves looking for it
+    before the window (bot/rasa_states.py keeps it)."""
     kept: list[Any] = []
     users = 0
-    for event in reversed(events):
+    older = reversed(events)
+    for event in older:
         kind = _kind(event)
         if kind == "session_started":
-            kept.append(event)
-            break  # nothing before the session's start is sent
-        if users < messages:
-            kept.append(event)
-            users += kind == "user"
+            kept.append(event)  # nothing before the session's start is sent
+            break
+        if users == messages:  # the window is full and the session started before it
+            if session_start is _SCAN:
+                session_start = next((e for e in older if _kind(e) == "session_started"), None)
+            if session_start is not None:
+                kept.append(session_start)
+            break
+        kept.append(event)
+        users += kind == "user"
     kept.reverse()
     return kept
 

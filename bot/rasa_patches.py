@@ -475,6 +475,7 @@ def _send_events_encoded_once() -> None:
     from rasa.shared.core.trackers import EventVerbosity
     from rasa.utils.endpoints import EndpointConfig
 
+    from bot import rasa_states
     from bot.action_events import events_for_actions
 
     action_call_format = RemoteAction._action_call_format
@@ -487,7 +488,8 @@ def _send_events_encoded_once() -> None:
                 if event_verbosity != EventVerbosity.ALL:
                     return original(event_verbosity)
                 state = original(EventVerbosity.NONE)
-                state["events"] = EncodedEvents(event_json(event) for event in events_for_actions(tracker.events))
+                sent = events_for_actions(tracker.events, session_start=rasa_states.session_start(tracker))
+                state["events"] = EncodedEvents(event_json(event) for event in sent)
                 return state
 
             tracker.current_state = current_state

@@ -161,13 +161,15 @@ class States:
 class Progress:
     """Rasa's applied events of a tracker's first `n` events, and the states computed from them."""
 
-    __slots__ = ("n", "last", "applied", "loop_names", "states")
+    __slots__ = ("n", "last", "applied", "loop_names", "session_start", "states")
 
-    def __init__(self, n: int, last: Event | None, applied: list[Event], loop_names: frozenset) -> None:
+    def __init__(self, n: int, last: Event | None, applied: list[Event], loop_names: frozenset,
+                 session_start: SessionStarted | None) -> None:
         self.n = n
         self.last = last
         self.applied = applied
         self.loop_names = loop_names
+        self.session_start = session_start  # the latest of the first `n` events (a new one starts afresh)
         self.states: dict[tuple, States] = {}
 
     def matches(self, tracker: DialogueStateTracker) -> bool:
@@ -179,9 +181,14 @@ def _loop_names(events: Any) -> frozenset:
     return frozenset(event.name for event in events if isinstance(event, ActiveLoop) and event.name)
 
 
+def _latest_session_start(events: Any) -> SessionStarted | None:
+    return next((event for event in reversed(events) if isinstance(event, SessionStarted)), None)
+
+
 def _from_scratch(tracker: DialogueStateTracker) -> Progress:
     events = tracker.events
-    return Progress(len(events), events[-1] if events else None, rasa_applied_events(tracker), _loop_names(events))
+    return Progress(len(events), events[-1] if events else None, rasa_applied_events(tracker), _loop_names(events),
+                    _latest_session_start(events))
 
 
 def _extend(progress: Progress, tracker: DialogueStateTracker) -> Progress | None:
@@ -199,7 +206,7 @@ def _extend(progress: Progress, tracker: DialogueStateTracker) -> Progress | Non
                 and not tracker._first_loop_execution_or_unhappy_path(event.action_name, applied):
             return None  # Rasa undoes the loop's turns here (`_undo_till_previous_loop_execution`)
         applied.append(event)
-    result = Progress(len(events), events[-1] if events else None, applied, progress.loop_names)
+    result = Progress(len(events), events[-1] if events else None, applied, progress.loop_names, progress.session_start)
     for key, states in progress.states.items():
         result.states[key] = states.extended(new)
     return result
@@ -218,6 +225,19 @@ def progress_of(tracker: DialogueStateTracker) -> Progress:
         progress = _from_scratch(tracker)
     setattr(tracker, ATTR, progress)
     return progress
+
+
+def session_start(tracker: DialogueStateTracker) -> SessionStarted | None:
+    """The tracker's latest `SessionStarted` event, or None: from its progress and the events after it,
+    without going through the whole session (the action server's window, bot/action_events.py)."""
+    progress = getattr(tracker, ATTR, None)
+    events = tracker.events
+    if progress is None or not progress.matches(tracker):
+        return _latest_session_start(events)
+    for i in range(len(events) - 1, progress.n - 1, -1):
+        if isinstance(events[i], SessionStarted):
+            return events[i]
+    return progress.session_start
 
 
 def applied_events(tracker: DialogueStateTracker) -> list[Event]:

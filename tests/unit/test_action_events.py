@@ -110,3 +110,15 @@ def test_a_rating_offered_only_before_the_window_may_be_offered_again():
     events[first_bot]["data"] = {"buttons": [{"title": "Sí", "payload": offer.payload("emigrar/tramites/italia", offer.YES)}]}
     assert offer.offered_before(events, "emigrar/tramites/italia")
     assert not offer.offered_before(events_for_actions(events), "emigrar/tramites/italia")
+
+
+def test_a_known_session_start_is_taken_instead_of_looked_for():
+    events = session(100, Clock())
+    start = events[1]
+    assert events_for_actions(events, session_start=start) == events_for_actions(events)
+    # the caller's knowledge is what is sent (the scan before the window is skipped)
+    marker = {"event": "session_started", "timestamp": 0.0}
+    assert events_for_actions(events, session_start=marker)[0] is marker
+    assert events_for_actions(events, session_start=None)[0]["event"] == "user"
+    # a start inside the window is found there, whatever the caller says
+    assert events_for_actions(session(5, Clock()), session_start=marker)[0]["event"] == "session_started"
