@@ -7,6 +7,8 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 PYTHON310 := $(shell scripts/python310.sh)
 RASA := .venv/bin/rasa
+# Rasa's CLI with our changes to Rasa applied for run/shell/test (bot/rasa_server.py, bot/rasa_setup.py).
+RASA_PATCHED := .venv/bin/python -m bot.rasa_server
 SVC := .venv-svc/bin
 ENDPOINTS ?= endpoints.yml
 RASA_PORT ?= 5005
@@ -64,7 +66,7 @@ run: train
 	  echo "  Rasa server:   http://localhost:$(RASA_PORT)  (ready when it logs 'Rasa server is up and running')"; \
 	  echo "  Web widget:    http://localhost:$(RASA_PORT)/webhooks/web/demo"; \
 	  echo "  Chat (REST):   curl -s localhost:$(RASA_PORT)/webhooks/rest/webhook -H 'Authorization: Bearer $$REST_CHANNEL_TOKEN' -d '{\"sender\":\"yo\",\"message\":\"hola\"}'"; \
-	  echo "  Chat (terminal, in another shell): ACTION_SERVER_SECRET='$$ACTION_SERVER_SECRET' .venv/bin/rasa shell --port 5006"; \
+	  echo "  Chat (terminal, in another shell): ACTION_SERVER_SECRET='$$ACTION_SERVER_SECRET' .venv/bin/python -m bot.rasa_server shell --port 5006"; \
 	  echo "  Advisor desk:  http://localhost:$(DESK_PORT)  (accounts: .venv-svc/bin/infomigra desk create-user)"; \
 	  echo ""; \
 	  .venv/bin/python -m bot.rasa_server run --model models/infomigra.tar.gz --endpoints $(ENDPOINTS) \
@@ -83,11 +85,11 @@ audit: install
 	$(SVC)/python scripts/audit.py
 
 test-stories: train
-	$(RASA) test core --model models/infomigra.tar.gz --stories tests/stories \
+	$(RASA_PATCHED) test core --model models/infomigra.tar.gz --stories tests/stories \
 	  --fail-on-prediction-errors --out results/core --no-plot
 
 test-nlu: train
-	$(RASA) test nlu --model models/infomigra.tar.gz --nlu tests/nlu --out results/nlu --no-plot
+	$(RASA_PATCHED) test nlu --model models/infomigra.tar.gz --nlu tests/nlu --out results/nlu --no-plot
 	.venv/bin/python scripts/check_nlu.py results/nlu
 
 # Held-out conversations through the real servers: per-class accuracy, danger recall, false alarms.

@@ -1,4 +1,6 @@
-"""Performance patches to Rasa 3.6.21 internals, applied when our channels load in the Rasa server.
+"""Performance patches to Rasa 3.6.21 internals, applied in the Rasa process by bot/rasa_setup.py (for
+`rasa run`, `shell` and `test` through `python -m bot.rasa_server`; and when our channels load). Another
+Rasa version is refused (`RASA_VERSION`): each patch replaces a method whose code it was checked against.
 
 Each patch keeps what Rasa computes and answers, and removes a cost measured on this project (with
 py-spy, gc callbacks, or per message type under load):
@@ -79,6 +81,18 @@ from __future__ import annotations
 from typing import Any
 
 _applied = False
+RASA_VERSION = "3.6.21"  # the Rasa whose code these patches were written against and checked with
+
+
+class WrongRasaVersion(RuntimeError):
+    pass
+
+
+def check_version(version: str) -> None:
+    if version != RASA_VERSION:
+        raise WrongRasaVersion(f"bot/rasa_patches.py replaces internals of Rasa {RASA_VERSION} and this is Rasa "
+                               f"{version}: install requirements/rasa.txt (make install), or check each patch "
+                               "against the new Rasa's code before changing RASA_VERSION")
 
 
 def apply() -> None:
@@ -86,11 +100,13 @@ def apply() -> None:
     if _applied:
         return
     try:
+        import rasa
         from jsonschema import exceptions
         from jsonschema.validators import validator_for
         from rasa.core.actions import action as rasa_action
     except ImportError:  # not inside the Rasa venv (e.g. our services' tests): nothing to patch
         return
+    check_version(rasa.__version__)
 
     remote = rasa_action.RemoteAction
     schema = remote.action_response_format_spec()

@@ -1,4 +1,5 @@
-"""`rasa …` with the HTTP API's JWT secret taken from the environment, never from the command line.
+"""`rasa …` with the HTTP API's JWT secret taken from the environment, never from the command line, and
+with our changes to Rasa applied for `run`, `shell` and `test` (bot/rasa_setup.py).
 
     RASA_JWT_SECRET=… .venv/bin/python -m bot.rasa_server run --enable-api --model … [other rasa run options]
 
@@ -37,8 +38,20 @@ def rasa_argv(argv: list[str], env: dict[str, str] | os._Environ) -> list[str]:
     return [*argv, f"--jwt-secret={secret}", "--jwt-method=HS256"]  # "=": a secret may start with "-"
 
 
+# Subcommands that run the assistant's model: they run with our changes to Rasa (bot/rasa_setup.py), so
+# `rasa test` checks the predictions of the code the server runs. Training and data checks run Rasa as is.
+PATCHED_COMMANDS = ("run", "shell", "test")
+
+
 def main() -> None:
     sys.argv = [sys.argv[0], *rasa_argv(sys.argv[1:], os.environ)]
+    if len(sys.argv) > 1 and sys.argv[1] in PATCHED_COMMANDS:
+        from bot import rasa_patches, rasa_setup
+
+        try:
+            rasa_setup.apply()
+        except rasa_patches.WrongRasaVersion as error:
+            raise SystemExit(f"bot.rasa_server: {error}") from None
     from rasa.__main__ import main as rasa_main
 
     rasa_main()

@@ -1,0 +1,60 @@
+"""`python -m bot.rasa_server` applies our changes to Rasa for `run`, `shell` and `test` (so `rasa test`
+predicts with the code the server runs), not for training, and refuses a Rasa version the patches were
+not written for. Checked in the Rasa venv itself."""
+
+import subprocess
+import textwrap
+
+import pytest
+
+from bot.rasa_patches import RASA_VERSION, WrongRasaVersion, check_version
+from tests.conftest import ROOT
+
+SCRIPT = textwrap.dedent('''
+    import sys
+    import rasa
+    version, command = sys.argv[1], sys.argv[2]
+    rasa.__version__ = version
+    sys.argv = ["rasa", command, "--help"]
+    from bot import rasa_server
+    try:
+        rasa_server.main()
+    except SystemExit as stop:
+        print("exit:", stop.code if isinstance(stop.code, str) else "")
+    from rasa.core.policies.rule_policy import RulePolicy
+    from rasa.core.actions import action
+    print("patched:", RulePolicy._get_possible_keys.__module__ == "bot.rasa_patches",
+          "timeout:", action.DEFAULT_REQUEST_TIMEOUT)
+''')
+
+
+def launch(version: str, command: str) -> str:
+    result = subprocess.run([str(ROOT / ".venv/bin/python"), "-c", SCRIPT, version, command], cwd=ROOT,
+                            capture_output=True, text=True, timeout=300,
+                            env={"PATH": "/usr/bin:/bin", "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "3",
+                                 "SQLALCHEMY_SILENCE_UBER_WARNING": "1"})
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result.stdout
+
+
+@pytest.mark.parametrize("command", ["test", "shell", "run"])
+def test_the_commands_that_run_the_model_run_the_patched_code(command):
+    out = launch(RASA_VERSION, command)
+    assert "patched: True timeout: 10.0" in out
+
+
+def test_training_runs_rasa_as_it_is():
+    out = launch(RASA_VERSION, "train")
+    assert "patched: False timeout: 300" in out
+
+
+def test_another_rasa_version_is_refused_before_anything_runs():
+    out = launch("3.6.22", "run")
+    assert "exit: bot.rasa_server: bot/rasa_patches.py replaces internals of Rasa 3.6.21 and this is Rasa 3.6.22" in out
+    assert "patched: False" in out
+
+
+def test_the_version_check():
+    check_version(RASA_VERSION)
+    with pytest.raises(WrongRasaVersion, match="this is Rasa 3.7.0"):
+        check_version("3.7.0")
