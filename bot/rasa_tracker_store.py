@@ -30,11 +30,16 @@ change otherwise (a new session that leaves rows out, an erasure, a failed write
 tracker is built again from the rows at the next read. The kept tracker also carries the states the
 policies computed (`rasa_states.prepare_like`). This belongs to the cache, hence to one Rasa process.
 
-The cache is right only while this process is the only writer of the conversations it serves,
-which is what Rasa's in-memory lock store (endpoints.yml) already requires: one Rasa process.
-Several Rasa processes (deploy/endpoints.production.yml: Redis lock store) use Rasa's store
-unchanged. Anything that changes the events of a live conversation must do it through Rasa
-(its HTTP API), not in the database behind its back.
+Several Rasa processes on one database (`shared: true`; deploy/endpoints.production.yml, with the
+Redis lock store, so that one process at a time serves a conversation). Another process may have
+served the conversation since this one cached it, so every read first asks the database what it holds
+of the conversation (`Mark`: its count of rows and highest id, one indexed query): unchanged, the cache
+is used as it is; grown, only the rows above the known id are read and applied to the cached rows and
+the kept tracker, as a save applies its own; anything else (rows deleted) reads it all again. A save
+then takes the new mark in its own transaction. Without `shared`, the cache is right only while this
+process is the only writer of the conversations it serves, which is what Rasa's in-memory lock store
+(endpoints.yml) already requires: one Rasa process. Anything that changes the events of a live
+conversation must do it through Rasa (its HTTP API), not in the database behind its back.
 
 Erasure ("borrar mis datos", Ley 29733). A save whose new events include the action
 `action_erase_my_data` (ERASE_ACTION) deletes every stored event of that conversation, of every
@@ -49,8 +54,8 @@ rather than from the cache, and dropped from memory, so a conversation deleted b
 job (bot.privacy.retention: whole conversations idle for months) never comes back from memory.
 
 Configured in endpoints.yml as `type: bot.rasa_tracker_store.SQLTrackerStore` with the keys of
-Rasa's `type: SQL`, plus `cache_size`. With any other dialect than SQLite (PostgreSQL) only the
-cache applies.
+Rasa's `type: SQL`, plus `cache_size` and `shared`. With any other dialect than SQLite (PostgreSQL)
+only the cache applies.
 """
 
 from __future__ import annotations
@@ -126,6 +131,17 @@ def extended_session(rows: list[Row], new: list[Row]) -> list[Row]:
     return [*rows, *new]
 
 
+@dataclass(frozen=True)
+class Mark:
+    """How many rows of a conversation (all its sessions) the database holds, and the highest row id.
+    Rows are only appended under the conversation's lock (ids grow) or deleted (erasure, retention), so
+    an unchanged mark means unchanged rows, and a count grown by exactly the rows above the id means
+    only those were added."""
+
+    count: int
+    top: int | None
+
+
 class LatestSessions:
     """The stored rows of the latest session of the most recently used conversations (LRU), and the
     tracker they make, once it has been built (it is kept with the rows it was made from)."""
@@ -135,12 +151,12 @@ class LatestSessions:
         self.size = max(0, size)
         self.idle_seconds = idle_seconds
         self._clock = clock
-        self._rows: OrderedDict[str, tuple[float, list[Row], Any]] = OrderedDict()
+        self._rows: OrderedDict[str, tuple[float, list[Row], Any, Mark | None]] = OrderedDict()
 
     def _expire(self, at: float) -> None:
         """Drop the least recently used conversations idle for longer than `idle_seconds`."""
         while self._rows:
-            used, _, _ = next(iter(self._rows.values()))
+            used = next(iter(self._rows.values()))[0]
             if at - used <= self.idle_seconds:
                 return
             self._rows.popitem(last=False)
@@ -151,7 +167,7 @@ class LatestSessions:
         entry = self._rows.get(sender_id)
         if entry is None:
             return None
-        self._rows[sender_id] = (at, entry[1], entry[2])
+        self._rows[sender_id] = (at, *entry[1:])
         self._rows.move_to_end(sender_id)
         return entry[1]
 
@@ -160,10 +176,15 @@ class LatestSessions:
         entry = self._rows.get(sender_id)
         return None if entry is None else entry[2]
 
-    def put(self, sender_id: str, rows: list[Row], tracker: Any = None) -> None:
+    def mark(self, sender_id: str) -> Mark | None:
+        """What the database held of the conversation when its rows were cached (a shared database)."""
+        entry = self._rows.get(sender_id)
+        return None if entry is None else entry[3]
+
+    def put(self, sender_id: str, rows: list[Row], tracker: Any = None, mark: Mark | None = None) -> None:
         if not self.size:
             return
-        self._rows[sender_id] = (self._clock(), rows, tracker)
+        self._rows[sender_id] = (self._clock(), rows, tracker, mark)
         self._rows.move_to_end(sender_id)
         while len(self._rows) > self.size:
             self._rows.popitem(last=False)
@@ -172,7 +193,7 @@ class LatestSessions:
         """Keep `tracker`, made from exactly `rows`, with them (if they are still the cached ones)."""
         entry = self._rows.get(sender_id)
         if entry is not None and entry[1] is rows:
-            self._rows[sender_id] = (entry[0], rows, tracker)
+            self._rows[sender_id] = (entry[0], rows, tracker, entry[3])
 
     def drop(self, sender_id: str) -> None:
         self._rows.pop(sender_id, None)
@@ -181,11 +202,19 @@ class LatestSessions:
         return len(self._rows)
 
 
+def _flag(value: Any) -> bool:
+    """A yes/no key of endpoints.yml: YAML's booleans, or the text of an environment variable."""
+    if isinstance(value, str):
+        return value.strip().lower() in ("true", "yes", "1", "on")
+    return bool(value)
+
+
 class SQLTrackerStore(tracker_store.SQLTrackerStore):
     def __init__(self, domain: Any = None, host: Any = None, event_broker: Any = None, cache_size: int = 0,
-                 **kwargs: Any) -> None:
+                 shared: Any = False, **kwargs: Any) -> None:
         super().__init__(domain=domain, host=host, event_broker=event_broker, **kwargs)
         self.cache = LatestSessions(int(cache_size))
+        self.shared = _flag(shared)  # other Rasa processes serve conversations from this database
         if self.engine.dialect.name == "sqlite" and self.engine.url.database not in (None, "", ":memory:"):
             self._pool_sqlite_connections()
 
@@ -201,9 +230,11 @@ class SQLTrackerStore(tracker_store.SQLTrackerStore):
 
     async def retrieve(self, sender_id: str) -> DialogueStateTracker | None:
         rows = self.cache.get(sender_id)
+        if rows is not None and self.shared:
+            rows = self._brought_up_to_date(sender_id, rows)
         if rows is None:
-            rows = self._stored_latest_session(sender_id)
-            self.cache.put(sender_id, rows)  # none yet is worth remembering too: the new tracker's save needs no count
+            rows, mark = self._stored_latest_session(sender_id)
+            self.cache.put(sender_id, rows, mark=mark)  # none yet is worth remembering too: the new tracker's save needs no count
         if not self.domain or not rows:
             return None
         kept = self.cache.tracker(sender_id)
@@ -212,10 +243,47 @@ class SQLTrackerStore(tracker_store.SQLTrackerStore):
             self.cache.keep_tracker(sender_id, rows, kept)
         return copy_tracker(kept)  # the processor changes what it gets; the kept one stays the rows' tracker
 
-    def _stored_latest_session(self, sender_id: str) -> list[Row]:
+    def _stored_latest_session(self, sender_id: str) -> tuple[list[Row], Mark | None]:
         with self.session_scope() as session:
             query = self._event_query(session, sender_id, fetch_events_from_all_sessions=False)
-            return [Row(event.type_name, event.timestamp, event.data) for event in query.all()]
+            rows = [Row(event.type_name, event.timestamp, event.data) for event in query.all()]
+            return rows, self._mark(session, sender_id) if self.shared else None
+
+    def _mark(self, connection: Any, sender_id: str) -> Mark:
+        table = self.SQLEvent.__table__
+        count, top = connection.execute(sa.select(sa.func.count(table.c.id), sa.func.max(table.c.id))
+                                        .where(table.c.sender_id == sender_id)).one()
+        return Mark(int(count), top)
+
+    def _brought_up_to_date(self, sender_id: str, rows: list[Row]) -> list[Row] | None:
+        """The cached rows of a conversation that other processes may have served since (a shared
+        database): as they are when the database holds what it held then (one indexed count); with the
+        rows appended since applied to them and to the kept tracker; None (read it all again) when rows
+        were deleted or the cache knows no mark."""
+        known = self.cache.mark(sender_id)
+        if known is None:
+            return None
+        table = self.SQLEvent.__table__
+        with self.engine.connect() as connection:
+            mark = self._mark(connection, sender_id)
+            if mark == known:
+                return rows
+            if mark.count <= known.count:
+                return None
+            since = -1 if known.top is None else known.top
+            added = [Row(r.type_name, r.timestamp, r.data) for r in connection.execute(
+                sa.select(table.c.type_name, table.c.timestamp, table.c.data)
+                .where(table.c.sender_id == sender_id, table.c.id > since).order_by(table.c.id))]
+        if len(added) != mark.count - known.count:
+            return None  # some rows went and others came
+        merged = extended_session(rows, added)
+        try:
+            carried = self._carried(sender_id, rows, added, merged)
+        except Exception:
+            logger.exception("tracker store: could not apply another process's events to a kept tracker")
+            carried = None
+        self.cache.put(sender_id, merged, carried, mark)
+        return merged
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         """Store the events after those of the latest stored session, as Rasa's store does, without
@@ -233,9 +301,12 @@ class SQLTrackerStore(tracker_store.SQLTrackerStore):
             if erases(events):
                 return self.erase(sender_id)
             new = [self._row_values(sender_id, event) for event in events]
+            mark = self.cache.mark(sender_id)
             if new:
                 with self.engine.begin() as connection:  # one transaction, without an ORM session around it
                     connection.execute(self.SQLEvent.__table__.insert(), new)
+                    if self.shared:
+                        mark = self._mark(connection, sender_id)
         except BaseException:
             self.cache.drop(sender_id)
             raise
@@ -247,10 +318,10 @@ class SQLTrackerStore(tracker_store.SQLTrackerStore):
             except Exception:  # the events are stored: build the tracker from the rows at the next read
                 logger.exception("tracker store: could not carry the kept tracker of a conversation forward")
                 carried = None
-            self.cache.put(sender_id, merged, carried)
+            self.cache.put(sender_id, merged, carried, mark)
 
     def _carried(self, sender_id: str, cached: list[Row] | None, rows: list[Row], merged: list[Row],
-                 saved: DialogueStateTracker) -> DialogueStateTracker | None:
+                 saved: DialogueStateTracker | None = None) -> DialogueStateTracker | None:
         """The kept tracker of `cached` with the events of the new `rows` applied, read from their JSON as
         `retrieve` would read them, so that it is the tracker of `merged`; None where only a rebuild gives
         that (nothing kept, or a new session that leaves rows out). The states the policies read from
@@ -260,7 +331,8 @@ class SQLTrackerStore(tracker_store.SQLTrackerStore):
             return None
         for event in events_module.deserialise_events([json.loads(row.data) for row in rows]):
             kept.update(event)
-        rasa_states.prepare_like(kept, saved)
+        if saved is not None:
+            rasa_states.prepare_like(kept, saved)
         return kept
 
     def erase(self, sender_id: str) -> None:
@@ -268,7 +340,7 @@ class SQLTrackerStore(tracker_store.SQLTrackerStore):
         self.cache.drop(sender_id)
         with self.engine.begin() as connection:
             connection.execute(self.SQLEvent.__table__.delete().where(self.SQLEvent.__table__.c.sender_id == sender_id))
-        self.cache.put(sender_id, [])
+        self.cache.put(sender_id, [], mark=Mark(0, None) if self.shared else None)
 
     @staticmethod
     def _row_values(sender_id: str, event: Event) -> dict[str, Any]:
