@@ -79,8 +79,9 @@ def test_every_variable_of_the_production_endpoints_is_substituted_with_the_righ
 
     tracker = out["tracker_store"]
     assert tracker["type"] == "bot.rasa_tracker_store.SQLTrackerStore" and tracker["url"] == "db.internal"
-    assert tracker["kwargs"] == {"cache_size": [1000, "int"], "shared": [True, "bool"], "dialect": ["postgresql", "str"], "port": ["5433", "str"],
-                                 "db": ["rasa", "str"], "username": ["rasa_user", "str"], "password": ["12345", "str"]}
+    assert tracker["kwargs"] == {"cache_size": [1000, "int"], "shared": [True, "bool"], "dialect": ["postgresql", "str"],
+                                 "port": ["5433", "str"], "db": ["rasa", "str"], "username": ["rasa_user", "str"],
+                                 "password": ["12345", "str"]}
     # a numeric password stays text; the port becomes a number in the database URL Rasa builds
     assert out["tracker_url"] == {"port": [5433, "int"], "password": "12345", "host": "db.internal"}
 

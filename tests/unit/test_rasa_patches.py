@@ -1,9 +1,8 @@
 """The Rasa performance patches behave exactly like Rasa: checked in the Rasa venv itself."""
 
-import subprocess
 import textwrap
 
-from tests.conftest import ROOT
+from tests.rasa_venv import run_in_rasa
 
 SCRIPT = textwrap.dedent('''
     import copy
@@ -155,7 +154,5 @@ SCRIPT = textwrap.dedent('''
 
 
 def test_patched_validation_behaves_like_rasas():
-    result = subprocess.run([str(ROOT / ".venv/bin/python"), "-c", SCRIPT], cwd=ROOT, capture_output=True, text=True,
-                            env={"TF_CPP_MIN_LOG_LEVEL": "3", "PATH": "/usr/bin:/bin"}, timeout=120)
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert result.stdout.strip().endswith("same")
+    out = run_in_rasa(SCRIPT, timeout=120)
+    assert out.strip().endswith("same")

@@ -2,13 +2,12 @@
 predicts with the code the server runs), not for training, and refuses a Rasa version the patches were
 not written for. Checked in the Rasa venv itself."""
 
-import subprocess
 import textwrap
 
 import pytest
 
 from bot.rasa_patches import RASA_VERSION, WrongRasaVersion, check_version
-from tests.conftest import ROOT
+from tests.rasa_venv import run_in_rasa
 
 SCRIPT = textwrap.dedent('''
     import sys
@@ -29,12 +28,8 @@ SCRIPT = textwrap.dedent('''
 
 
 def launch(version: str, command: str) -> str:
-    result = subprocess.run([str(ROOT / ".venv/bin/python"), "-c", SCRIPT, version, command], cwd=ROOT,
-                            capture_output=True, text=True, timeout=300,
-                            env={"PATH": "/usr/bin:/bin", "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "3",
-                                 "SQLALCHEMY_SILENCE_UBER_WARNING": "1"})
-    assert result.returncode == 0, result.stderr[-3000:]
-    return result.stdout
+    out = run_in_rasa(SCRIPT, version, command, timeout=300)
+    return out
 
 
 @pytest.mark.parametrize("command", ["test", "shell", "run"])

@@ -12,11 +12,10 @@ on the same tracker objects the server uses (the one kept by the store, the copi
 """
 
 import json
-import subprocess
 import textwrap
 
 from bot.action_events import ACTION_WINDOW_MESSAGES
-from tests.conftest import ROOT
+from tests.rasa_venv import run_in_rasa
 
 SCRIPT = textwrap.dedent('''
     import json, logging, pathlib, sys, tempfile
@@ -176,12 +175,8 @@ SCRIPT = textwrap.dedent('''
 
 
 def run(mode: str) -> dict:
-    result = subprocess.run([str(ROOT / ".venv/bin/python"), "-c", SCRIPT, mode], cwd=ROOT, capture_output=True,
-                            text=True, timeout=600,
-                            env={"TF_CPP_MIN_LOG_LEVEL": "3", "PATH": "/usr/bin:/bin", "RASA_TELEMETRY_ENABLED": "false",
-                                 "SQLALCHEMY_SILENCE_UBER_WARNING": "1"})
-    assert result.returncode == 0, result.stderr[-3000:]
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    out = run_in_rasa(SCRIPT, mode, timeout=600)
+    return json.loads(out.strip().splitlines()[-1])
 
 
 def test_carried_states_and_predictions_are_rasas_on_a_long_conversation():

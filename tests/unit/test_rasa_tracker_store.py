@@ -5,10 +5,9 @@ written, the trackers read back (from the cache and after it), a new session, ev
 failed write.
 """
 
-import subprocess
 import textwrap
 
-from tests.conftest import ROOT
+from tests.rasa_venv import run_in_rasa
 
 SCRIPT = textwrap.dedent('''
     import asyncio, sqlite3, sys
@@ -20,12 +19,9 @@ SCRIPT = textwrap.dedent('''
 
     path = sys.argv[1]
     domain = Domain.load("domain.yml")
-    clock = [1_700_000_000.0]
+    from tests.rasa_venv import Stamps
 
-    def at(event):
-        clock[0] += 1.5
-        event.timestamp = clock[0]
-        return event
+    at = Stamps()
 
     def turn(text, intent, country=None):
         parse = {"intent": {"name": intent, "confidence": 0.93}, "entities": [], "text": text}
@@ -55,7 +51,7 @@ SCRIPT = textwrap.dedent('''
         script = [turn("hola", "saludo"), turn("trabajo en espana", "emigrar_tramites", "espana"), new_session(),
                   turn("y para chile?", "cambiar_pais", "chile")]
         for sender, store in (("ours", ours), ("rasa", rasa)):
-            clock[0] = 1_700_000_000.0
+            at.now = 1_700_000_000.0
             tracker = await store.get_or_create_tracker(sender, append_action_listen=False)
             for events in script:
                 for event in events:
@@ -133,12 +129,8 @@ SCRIPT = textwrap.dedent('''
 
 
 def test_tracker_store_reads_and_writes_like_rasas(tmp_path):
-    result = subprocess.run([str(ROOT / ".venv/bin/python"), "-c", SCRIPT, str(tmp_path / "tracker.db")], cwd=ROOT,
-                            capture_output=True, text=True, timeout=180,
-                            env={"TF_CPP_MIN_LOG_LEVEL": "3", "PATH": "/usr/bin:/bin", "RASA_TELEMETRY_ENABLED": "false",
-                                 "SQLALCHEMY_SILENCE_UBER_WARNING": "1"})
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert result.stdout.strip().endswith("same")
+    out = run_in_rasa(SCRIPT, str(tmp_path / "tracker.db"), timeout=180)
+    assert out.strip().endswith("same")
 
 
 ERASE_SCRIPT = textwrap.dedent('''
@@ -218,9 +210,5 @@ ERASE_SCRIPT = textwrap.dedent('''
 
 
 def test_erasure_deletes_every_session_of_the_conversation_and_the_cache_forgets(tmp_path):
-    result = subprocess.run([str(ROOT / ".venv/bin/python"), "-c", ERASE_SCRIPT, str(tmp_path / "tracker.db")], cwd=ROOT,
-                            capture_output=True, text=True, timeout=180,
-                            env={"TF_CPP_MIN_LOG_LEVEL": "3", "PATH": "/usr/bin:/bin", "RASA_TELEMETRY_ENABLED": "false",
-                                 "SQLALCHEMY_SILENCE_UBER_WARNING": "1"})
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert result.stdout.strip().endswith("erased")
+    out = run_in_rasa(ERASE_SCRIPT, str(tmp_path / "tracker.db"), timeout=180)
+    assert out.strip().endswith("erased")

@@ -9,10 +9,9 @@ leaves nothing behind; a new session, a failed write, an eviction and an erasure
 database has them; and without the cache (several Rasa processes) every read is the database's.
 """
 
-import subprocess
 import textwrap
 
-from tests.conftest import ROOT
+from tests.rasa_venv import run_in_rasa
 
 SCRIPT = textwrap.dedent('''
     import asyncio, logging, sqlite3, sys
@@ -30,12 +29,9 @@ SCRIPT = textwrap.dedent('''
     rasa_patches.apply()
     path = sys.argv[1]
     domain = Domain.load("domain.yml")
-    clock = [1_700_000_000.0]
+    from tests.rasa_venv import Stamps
 
-    def at(event):
-        clock[0] += 1.5
-        event.timestamp = clock[0]
-        return event
+    at = Stamps()
 
     def turn(n):
         intent = ("saludo", "emigrar_tramites", "informar_pais", "menu")[n % 4]
@@ -138,9 +134,5 @@ SCRIPT = textwrap.dedent('''
 
 
 def test_the_kept_tracker_is_the_databases_message_after_message(tmp_path):
-    result = subprocess.run([str(ROOT / ".venv/bin/python"), "-c", SCRIPT, str(tmp_path / "tracker.db")], cwd=ROOT,
-                            capture_output=True, text=True, timeout=300,
-                            env={"TF_CPP_MIN_LOG_LEVEL": "3", "PATH": "/usr/bin:/bin", "RASA_TELEMETRY_ENABLED": "false",
-                                 "SQLALCHEMY_SILENCE_UBER_WARNING": "1"})
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert result.stdout.strip().endswith("same")
+    out = run_in_rasa(SCRIPT, str(tmp_path / "tracker.db"), timeout=300)
+    assert out.strip().endswith("same")

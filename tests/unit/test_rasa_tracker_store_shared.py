@@ -9,7 +9,6 @@ other's turns to the tracker it kept instead of rebuilding it. Checked in the Ra
 """
 
 import json
-import subprocess
 import textwrap
 import uuid
 
@@ -17,8 +16,8 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from bot.store.db import database_url
-from tests.conftest import ROOT
 from tests.databases import ADMIN_URL, ensure_postgres
+from tests.rasa_venv import run_in_rasa
 
 SCRIPT = textwrap.dedent('''
     import asyncio, json, logging, sys
@@ -35,12 +34,9 @@ SCRIPT = textwrap.dedent('''
     rasa_patches.apply()
     config = json.loads(sys.argv[1])
     domain = Domain.load("domain.yml")
-    clock = [1_700_000_000.0]
+    from tests.rasa_venv import Stamps
 
-    def at(event):
-        clock[0] += 1.5
-        event.timestamp = clock[0]
-        return event
+    at = Stamps()
 
     def turn(n):
         intent = ("saludo", "emigrar_tramites", "informar_pais", "menu")[n % 4]
@@ -113,12 +109,8 @@ SCRIPT = textwrap.dedent('''
 
 
 def run(config: dict) -> None:
-    result = subprocess.run([str(ROOT / ".venv/bin/python"), "-c", SCRIPT, json.dumps(config)], cwd=ROOT,
-                            capture_output=True, text=True, timeout=600,
-                            env={"TF_CPP_MIN_LOG_LEVEL": "3", "PATH": "/usr/bin:/bin", "RASA_TELEMETRY_ENABLED": "false",
-                                 "SQLALCHEMY_SILENCE_UBER_WARNING": "1"})
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert result.stdout.strip().endswith("same")
+    out = run_in_rasa(SCRIPT, json.dumps(config), timeout=600)
+    assert out.strip().endswith("same")
 
 
 def test_two_processes_on_one_sqlite_file(tmp_path):
