@@ -12,7 +12,10 @@ time of a fixed pure-Python loop on this machine, taken before and after the run
 per message (the Rasa server's, from /proc) bound what one Rasa process can serve: about
 1000 / (CPU ms per message) messages per second.
 
-    .venv-svc/bin/python -m bench.load [--levels 1 20 50] [--seconds 20] [--train] [--flood-seconds 10]
+    .venv-svc/bin/python -m bench.load [--levels 1 20 50] [--seconds 20] [--train] [--flood-seconds 10] [--postgres]
+
+`--postgres` puts the conversations (our tracker store, shared, as in deploy/endpoints.production.yml)
+and our tables in a fresh database of the machine's PostgreSQL instead of SQLite files.
 
 Every request goes to 127.0.0.1 and each level stops after --seconds or --max-messages. The stack runs
 with the default flood limits (bot/channels/limits.py) and trusts X-Forwarded-For from 127.0.0.1, so
@@ -28,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import multiprocessing
 import os
@@ -41,6 +45,7 @@ from pathlib import Path
 
 import httpx
 
+from bench.postgres import fresh_database
 from tests.stack import ROOT, running_stack
 
 # The bench's stack: the default flood limits, behind a "proxy" on loopback (each conversation has its address).
@@ -242,6 +247,8 @@ def main() -> None:
     parser.add_argument("--max-messages", type=int, default=3000, help="cap of messages per level")
     parser.add_argument("--train", action="store_true", help="also time a training from scratch")
     parser.add_argument("--flood-seconds", type=float, default=10.0, help="duration of each flood phase (0: none)")
+    parser.add_argument("--postgres", action="store_true",
+                        help="conversations and our tables in a fresh PostgreSQL database (the production store)")
     args = parser.parse_args()
 
     report: dict = {"reference_loop_seconds_before": reference_loop_seconds()}
@@ -249,7 +256,15 @@ def main() -> None:
     if args.train:
         report["train_seconds"] = round(time_training(), 1)
         print(f"training from scratch: {report['train_seconds']} s")
-    with tempfile.TemporaryDirectory() as work, running_stack(Path(work), BENCH_ENV) as stack:
+    with contextlib.ExitStack() as resources:
+        work = Path(resources.enter_context(tempfile.TemporaryDirectory()))
+        env, store = BENCH_ENV, None
+        if args.postgres:
+            url, store = resources.enter_context(fresh_database())
+            env = {**BENCH_ENV, "DATABASE_URL": url}
+        report["store"] = "postgresql" if args.postgres else "sqlite"
+        print(f"conversation store: {report['store']}")
+        stack = resources.enter_context(running_stack(work, env, tracker_store=store))
         report["model_load_seconds"] = round(stack.load_seconds, 1)
         print(f"start to ready (model load included): {report['model_load_seconds']} s")
         asyncio.run(run_level(stack.webhook(), stack.rest_headers(), 1, 3, 50))  # warm-up

@@ -304,9 +304,7 @@ class SQLTrackerStore(tracker_store.SQLTrackerStore):
             mark = self.cache.mark(sender_id)
             if new:
                 with self.engine.begin() as connection:  # one transaction, without an ORM session around it
-                    connection.execute(self.SQLEvent.__table__.insert(), new)
-                    if self.shared:
-                        mark = self._mark(connection, sender_id)
+                    mark = self._insert(connection, sender_id, new, mark if cached is not None else None)
         except BaseException:
             self.cache.drop(sender_id)
             raise
@@ -319,6 +317,20 @@ class SQLTrackerStore(tracker_store.SQLTrackerStore):
                 logger.exception("tracker store: could not carry the kept tracker of a conversation forward")
                 carried = None
             self.cache.put(sender_id, merged, carried, mark)
+
+    def _insert(self, connection: Any, sender_id: str, new: list[dict], known: Mark | None) -> Mark | None:
+        """Insert a save's rows; with a shared database, the conversation's mark after them: from the ids
+        PostgreSQL returns (under the conversation's lock the known rows plus these are all there is),
+        otherwise asked for."""
+        table = self.SQLEvent.__table__
+        if not self.shared:
+            connection.execute(table.insert(), new)
+            return None
+        if known is not None and connection.dialect.name == "postgresql":
+            ids = connection.execute(table.insert().values(new).returning(table.c.id)).scalars().all()
+            return Mark(known.count + len(ids), max(ids))
+        connection.execute(table.insert(), new)
+        return self._mark(connection, sender_id)
 
     def _carried(self, sender_id: str, cached: list[Row] | None, rows: list[Row], merged: list[Row],
                  saved: DialogueStateTracker | None = None) -> DialogueStateTracker | None:

@@ -119,9 +119,10 @@ def _stop(proc: subprocess.Popen) -> None:
 
 @contextmanager
 def running_stack(work_dir: Path, extra_env: dict[str, str] | None = None,
-                  credentials: Path = ROOT / "credentials.yml") -> Iterator[Stack]:
+                  credentials: Path = ROOT / "credentials.yml", tracker_store: str | None = None) -> Iterator[Stack]:
     """The whole assistant on free loopback ports, with its own SQLite files under `work_dir`
-    (or DATABASE_URL from `extra_env`). `extra_env` configures channels (secrets, fake API URLs)."""
+    (or DATABASE_URL from `extra_env`). `extra_env` configures channels (secrets, fake API URLs);
+    `tracker_store`, the keys of endpoints.yml's `tracker_store` (indented YAML) instead of a SQLite file."""
     if not MODEL.exists():
         raise RuntimeError(f"{MODEL} is missing: run `make train` first")
     work_dir.mkdir(parents=True, exist_ok=True)
@@ -132,8 +133,8 @@ def running_stack(work_dir: Path, extra_env: dict[str, str] | None = None,
     endpoints.write_text(
         f"action_endpoint:\n  url: http://127.0.0.1:{actions_port}/webhook\n  enable_selective_domain: true\n"
         "  headers:\n    Authorization: Bearer ${ACTION_SERVER_SECRET}\n"
-        f"tracker_store:\n  type: bot.rasa_tracker_store.SQLTrackerStore\n  dialect: sqlite\n  db: {work_dir / 'tracker.db'}\n"
-        "  cache_size: 1000\n"
+        "tracker_store:\n" + (tracker_store or f"  type: bot.rasa_tracker_store.SQLTrackerStore\n  dialect: sqlite\n"
+                                                f"  db: {work_dir / 'tracker.db'}\n  cache_size: 1000\n")
     )
     env = {**os.environ, "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2",
            "SQLALCHEMY_SILENCE_UBER_WARNING": "1", "DATABASE_URL": f"sqlite:///{work_dir / 'infomigra.db'}",
