@@ -133,11 +133,14 @@ def extended_session(rows: list[Row], new: list[Row]) -> list[Row]:
 
 @dataclass(frozen=True)
 class Mark:
-    """How many rows of a conversation (all its sessions) the database holds, and the highest row id.
-    Rows are only appended under the conversation's lock (ids grow) or deleted (erasure, retention), so
-    an unchanged mark means unchanged rows, and a count grown by exactly the rows above the id means
-    only those were added."""
+    """Which stored rows the cached rows of a conversation are: the rows from id `first` on (the latest
+    session's, whose ids follow each other), `count` of them, the highest `top`; `first` None: the
+    conversation had no rows. Taken from the same statement that read the rows, or from the ids of a
+    save's own insert. Rows are only appended under the conversation's lock (ids grow) or deleted
+    (erasure, retention), so the same count and top from `first` on mean the same rows, and a count grown
+    by exactly the rows above `top` means only those were added."""
 
+    first: int | None
     count: int
     top: int | None
 
@@ -246,43 +249,52 @@ class SQLTrackerStore(tracker_store.SQLTrackerStore):
     def _stored_latest_session(self, sender_id: str) -> tuple[list[Row], Mark | None]:
         with self.session_scope() as session:
             query = self._event_query(session, sender_id, fetch_events_from_all_sessions=False)
-            rows = [Row(event.type_name, event.timestamp, event.data) for event in query.all()]
-            return rows, self._mark(session, sender_id) if self.shared else None
+            events = query.all()  # one statement: the rows and their ids are one snapshot
+            rows = [Row(event.type_name, event.timestamp, event.data) for event in events]
+            ids = [event.id for event in events]
+        return rows, Mark(ids[0] if ids else None, len(ids), max(ids) if ids else None)
 
-    def _mark(self, connection: Any, sender_id: str) -> Mark:
+    def _mark(self, connection: Any, sender_id: str, first: int | None) -> Mark:
+        """The stored rows of the conversation from id `first` on (all of them for None)."""
         table = self.SQLEvent.__table__
-        count, top = connection.execute(sa.select(sa.func.count(table.c.id), sa.func.max(table.c.id))
-                                        .where(table.c.sender_id == sender_id)).one()
-        return Mark(int(count), top)
+        where = [table.c.sender_id == sender_id] + ([table.c.id >= first] if first is not None else [])
+        low, count, top = connection.execute(
+            sa.select(sa.func.min(table.c.id), sa.func.count(table.c.id), sa.func.max(table.c.id)).where(*where)).one()
+        return Mark(low if first is None else first, int(count), top)
 
     def _brought_up_to_date(self, sender_id: str, rows: list[Row]) -> list[Row] | None:
         """The cached rows of a conversation that other processes may have served since (a shared
-        database): as they are when the database holds what it held then (one indexed count); with the
-        rows appended since applied to them and to the kept tracker; None (read it all again) when rows
-        were deleted or the cache knows no mark."""
+        database): as they are when the database holds the same rows (one indexed query); with the rows
+        appended since applied to them and to the kept tracker; None (read it all again) when rows were
+        deleted, or a new session began, or the cache knows no mark."""
         known = self.cache.mark(sender_id)
         if known is None:
             return None
         table = self.SQLEvent.__table__
         with self.engine.connect() as connection:
-            mark = self._mark(connection, sender_id)
-            if mark == known:
+            mark = self._mark(connection, sender_id, known.first)
+            if mark.count == known.count and mark.top == known.top:
                 return rows
-            if mark.count <= known.count:
+            if mark.count <= known.count or mark.top is None:
                 return None
             since = -1 if known.top is None else known.top
-            added = [Row(r.type_name, r.timestamp, r.data) for r in connection.execute(
-                sa.select(table.c.type_name, table.c.timestamp, table.c.data)
-                .where(table.c.sender_id == sender_id, table.c.id > since).order_by(table.c.id))]
-        if len(added) != mark.count - known.count:
+            found = connection.execute(
+                sa.select(table.c.id, table.c.type_name, table.c.timestamp, table.c.data)
+                .where(table.c.sender_id == sender_id, table.c.id > since, table.c.id <= mark.top)
+                .order_by(table.c.id)).all()
+        if len(found) != mark.count - known.count:
             return None  # some rows went and others came
+        added = [Row(r.type_name, r.timestamp, r.data) for r in found]
         merged = extended_session(rows, added)
+        if len(merged) != len(rows) + len(added):
+            return None  # a new session: read it as Rasa reads it
         try:
             carried = self._carried(sender_id, rows, added, merged)
         except Exception:
             logger.exception("tracker store: could not apply another process's events to a kept tracker")
             carried = None
-        self.cache.put(sender_id, merged, carried, mark)
+        first = known.first if known.first is not None else found[0].id
+        self.cache.put(sender_id, merged, carried, Mark(first, mark.count, mark.top))
         return merged
 
     async def save(self, tracker: DialogueStateTracker) -> None:
@@ -301,16 +313,18 @@ class SQLTrackerStore(tracker_store.SQLTrackerStore):
             if erases(events):
                 return self.erase(sender_id)
             new = [self._row_values(sender_id, event) for event in events]
-            mark = self.cache.mark(sender_id)
+            ids: list[int] | None = None
             if new:
                 with self.engine.begin() as connection:  # one transaction, without an ORM session around it
-                    mark = self._insert(connection, sender_id, new, mark if cached is not None else None)
+                    ids = self._insert(connection, new)
         except BaseException:
             self.cache.drop(sender_id)
             raise
         if cached is not None or stored == 0:  # known rows, or a new conversation: all its rows are these
             rows = [Row(values["type_name"], values["timestamp"], values["data"]) for values in new]
             merged = extended_session(cached or [], rows)
+            mark = self._saved_mark(self.cache.mark(sender_id) if cached is not None else Mark(None, 0, None),
+                                    ids, len(merged) == len(cached or []) + len(rows))
             try:
                 carried = self._carried(sender_id, cached, rows, merged, tracker)
             except Exception:  # the events are stored: build the tracker from the rows at the next read
@@ -318,19 +332,29 @@ class SQLTrackerStore(tracker_store.SQLTrackerStore):
                 carried = None
             self.cache.put(sender_id, merged, carried, mark)
 
-    def _insert(self, connection: Any, sender_id: str, new: list[dict], known: Mark | None) -> Mark | None:
-        """Insert a save's rows; with a shared database, the conversation's mark after them: from the ids
-        PostgreSQL returns (under the conversation's lock the known rows plus these are all there is),
-        otherwise asked for."""
+    def _insert(self, connection: Any, new: list[dict]) -> list[int] | None:
+        """Insert a save's rows in one statement; with a shared database, their ids, so that the
+        conversation's mark follows without another query: PostgreSQL's `RETURNING`, or, where
+        SQLAlchemy 1.4 has no `RETURNING` (SQLite), one insert per row."""
         table = self.SQLEvent.__table__
         if not self.shared:
             connection.execute(table.insert(), new)
             return None
-        if known is not None and connection.dialect.name == "postgresql":
-            ids = connection.execute(table.insert().values(new).returning(table.c.id)).scalars().all()
-            return Mark(known.count + len(ids), max(ids))
-        connection.execute(table.insert(), new)
-        return self._mark(connection, sender_id)
+        if connection.dialect.name == "postgresql":
+            return list(connection.execute(table.insert().values(new).returning(table.c.id)).scalars())
+        return [connection.execute(table.insert().values(**row)).inserted_primary_key[0] for row in new]
+
+    def _saved_mark(self, known: Mark | None, ids: list[int] | None, appended: bool) -> Mark | None:
+        """The mark of the cached rows after a save: the known rows plus the inserted ones (`ids`: none
+        when nothing was inserted), when the save appended to the cached session; else none (the next
+        read reads it all)."""
+        if not self.shared or known is None:
+            return None
+        if not ids:
+            return known
+        if not appended:
+            return None
+        return Mark(known.first if known.first is not None else ids[0], known.count + len(ids), max(ids))
 
     def _carried(self, sender_id: str, cached: list[Row] | None, rows: list[Row], merged: list[Row],
                  saved: DialogueStateTracker | None = None) -> DialogueStateTracker | None:
@@ -352,7 +376,7 @@ class SQLTrackerStore(tracker_store.SQLTrackerStore):
         self.cache.drop(sender_id)
         with self.engine.begin() as connection:
             connection.execute(self.SQLEvent.__table__.delete().where(self.SQLEvent.__table__.c.sender_id == sender_id))
-        self.cache.put(sender_id, [], mark=Mark(0, None) if self.shared else None)
+        self.cache.put(sender_id, [], mark=Mark(None, 0, None) if self.shared else None)
 
     @staticmethod
     def _row_values(sender_id: str, event: Event) -> dict[str, Any]:
