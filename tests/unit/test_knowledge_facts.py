@@ -130,11 +130,10 @@ def test_contact_names_the_desks_and_the_office_the_directiva_names():
 
 # Press is kept only for a fact no official page states, and then the body says so.
 PRESS_SOURCE = re.compile(r"\((prensa|press|legal press)\b", re.I)
-PRESS_OWNED_ELSEWHERE = {"retorno/mivivienda"}  # its body is the housing helper's (commit 8695091); dated "publicadas en 2022"
 
 
 @pytest.mark.parametrize("article", ARTICLES, ids=lambda a: f"{a.id}.{a.lang}")
 def test_a_fact_from_the_press_says_so(article):
-    if article.id in PRESS_OWNED_ELSEWHERE or not any(PRESS_SOURCE.search(s.title) for s in article.sources):
+    if not any(PRESS_SOURCE.search(s.title) for s in article.sources):
         return
     assert re.search(r"prensa|press", article.body, re.I), f"{article.id} ({article.lang}) cites the press silently"
