@@ -19,7 +19,7 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export TQDM_DISABLE := 1
 
-.PHONY: help install browser run test lint validate audit train test-stories test-nlu test-understanding pytest actions clean
+.PHONY: help install browser mail-server run test lint validate audit train test-stories test-nlu test-understanding pytest actions clean
 
 help:
 	@echo "make run    install what is missing, train if the model is stale, start the assistant"
@@ -42,6 +42,11 @@ install: .venv/.installed .venv-svc/.installed
 # Browser tests drive Debian's Chromium through Playwright (no browser download).
 browser:
 	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
+# The e-mail door's tests read a real IMAP server: Debian's Dovecot, each test starting its own on a
+# temporary mailbox (tests/mail_servers.py; the package's own service is not used).
+mail-server:
+	@command -v dovecot >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dovecot-imapd; }
 
 train: install
 	.venv/bin/python scripts/train_if_stale.py
@@ -96,7 +101,7 @@ test-nlu: train
 test-understanding: train
 	$(SVC)/python scripts/evaluate_understanding.py --out results/understanding
 
-pytest: train browser
+pytest: train browser mail-server
 	$(SVC)/pytest -q
 
 test: lint validate audit test-stories test-nlu test-understanding pytest
