@@ -18,10 +18,11 @@ RASA_ENV = {"PATH": "/usr/bin:/bin", "TF_CPP_MIN_LOG_LEVEL": "3", "RASA_TELEMETR
             "SQLALCHEMY_SILENCE_UBER_WARNING": "1"}
 
 
-def run_in_rasa(script: str, *args: str, timeout: float = 300) -> str:
-    """The script's standard output; the test fails (with its stderr) if it exits with an error."""
+def run_in_rasa(script: str, *args: str, timeout: float = 300, env: dict[str, str] | None = None) -> str:
+    """The script's standard output; the test fails (with its stderr) if it exits with an error. `env`
+    adds variables to the minimal environment."""
     result = subprocess.run([str(RASA_PYTHON), "-c", script, *args], cwd=ROOT, capture_output=True, text=True,
-                            timeout=timeout, env=RASA_ENV)
+                            timeout=timeout, env={**RASA_ENV, **(env or {})})
     assert result.returncode == 0, result.stderr[-3000:]
     return result.stdout
 

@@ -4,7 +4,6 @@ tests/unit/test_rasa_patches.py)."""
 
 import json
 import re
-import subprocess
 import textwrap
 
 import pytest
@@ -14,6 +13,7 @@ from bot import countries
 from bot.countries import LOCATION
 from bot.text import fold
 from tests.conftest import ROOT
+from tests.rasa_venv import run_in_rasa
 
 
 def slugs(text: str) -> list[tuple[str, str | None]]:
@@ -610,10 +610,7 @@ SCRIPT = textwrap.dedent('''
 
 
 def test_the_rasa_component_replaces_other_country_entities():
-    result = subprocess.run([str(ROOT / ".venv/bin/python"), "-c", SCRIPT], cwd=ROOT, capture_output=True, text=True,
-                            env={"TF_CPP_MIN_LOG_LEVEL": "3", "PATH": "/usr/bin:/bin"}, timeout=180)
-    assert result.returncode == 0, result.stderr[-2000:]
-    out = json.loads(result.stdout.strip().splitlines()[-1])
+    out = json.loads(run_in_rasa(SCRIPT, timeout=180).strip().splitlines()[-1])
     assert out["nodes"] == ["process"] and out["trained"] == 0
     assert out["entities"] == [
         {"entity": "language", "start": 0, "end": 37, "value": "es"},

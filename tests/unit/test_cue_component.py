@@ -3,10 +3,9 @@ DIET chose a menu or the contact, and, for the intents the countries tell apart,
 never a danger signal, a request for a person or a button. Run in the Rasa venv, where it runs."""
 
 import json
-import subprocess
 import textwrap
 
-from tests.conftest import ROOT
+from tests.rasa_venv import run_in_rasa
 
 SCRIPT = textwrap.dedent('''
     import json
@@ -45,8 +44,5 @@ CASES = [
 
 def test_the_cue_overrules_only_where_it_may():
     script = SCRIPT.replace("json.loads(INPUT)", repr(json.dumps([c[:3] for c in CASES])).join(["json.loads(", ")"]))
-    result = subprocess.run([str(ROOT / ".venv/bin/python"), "-c", script], cwd=ROOT, capture_output=True, text=True,
-                            env={"TF_CPP_MIN_LOG_LEVEL": "3", "PATH": "/usr/bin:/bin"}, timeout=180)
-    assert result.returncode == 0, result.stderr[-2000:]
-    got = json.loads(result.stdout.strip().splitlines()[-1])
+    got = json.loads(run_in_rasa(script, timeout=180).strip().splitlines()[-1])
     assert got == [c[3] for c in CASES]

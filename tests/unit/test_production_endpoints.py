@@ -3,10 +3,9 @@
 Rasa's substitution always yields text; the ports become numbers where the stores take them."""
 
 import json
-import subprocess
 import textwrap
 
-from tests.conftest import ROOT
+from tests.rasa_venv import run_in_rasa
 
 ENV = {"ACTION_SERVER_URL": "http://actions:5055/webhook", "ACTION_SERVER_SECRET": "s3cr3t-actions",
        "POSTGRES_HOST": "db.internal", "POSTGRES_PORT": "5433", "POSTGRES_DB": "rasa", "POSTGRES_USER": "rasa_user",
@@ -52,11 +51,7 @@ MISSING = textwrap.dedent('''
 
 
 def run_rasa(script, env):
-    result = subprocess.run([str(ROOT / ".venv/bin/python"), "-c", script, "deploy/endpoints.production.yml"], cwd=ROOT,
-                            capture_output=True, text=True, timeout=120,
-                            env={"TF_CPP_MIN_LOG_LEVEL": "3", "PATH": "/usr/bin:/bin", "RASA_TELEMETRY_ENABLED": "false", **env})
-    assert result.returncode == 0, result.stderr[-2000:]
-    return result.stdout.strip().splitlines()[-1]
+    return run_in_rasa(script, "deploy/endpoints.production.yml", timeout=120, env=env).strip().splitlines()[-1]
 
 
 def strings(value):
