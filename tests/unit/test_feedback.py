@@ -34,11 +34,12 @@ def bot_event(buttons: list[dict]) -> dict:
     return {"event": "bot", "text": "…", "data": {"buttons": buttons}}
 
 
-async def answer(trk: Tracker) -> list[dict]:
-    """The whole answer: its first part, then every part that "Ver más" asks for (the web and Telegram
-    get at most four messages at a time; the rating goes only with the very last part)."""
+async def answer(trk: Tracker, action=None) -> list[dict]:
+    """The whole answer (of `action`, the topic's answer unless said): its first part, then every part
+    that "Ver más" asks for (the web and Telegram get at most four messages at a time; the rating goes
+    only with the very last part)."""
     dispatcher = CollectingDispatcher()
-    await actions.ActionAnswerTopic().run(dispatcher, trk, {})
+    await (action or actions.ActionAnswerTopic()).run(dispatcher, trk, {})
     messages = list(dispatcher.messages)
     while more := [b for b in messages[-1].get("buttons", []) if b["title"] == "Ver más"]:
         assert not any("valorar_respuesta" in b["payload"] for b in messages[-1]["buttons"])  # not before the end
@@ -89,10 +90,9 @@ async def test_never_during_a_form_or_a_handoff_or_after_a_safety_answer():
 
 
 async def test_an_article_chosen_from_the_search_asks_too():
-    dispatcher = CollectingDispatcher()
     trk = tracker("elegir_articulo", entities=[entity("article", "info/contacto")])
-    await actions.ActionShowArticle().run(dispatcher, trk, {})
-    assert offer.payload("info/contacto", "no") in payloads(dispatcher.messages)
+    messages = await answer(trk, actions.ActionShowArticle())
+    assert offer.payload("info/contacto", "no") in payloads(messages)
 
 
 # --- the action ----------------------------------------------------------------------------------------
