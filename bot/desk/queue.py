@@ -426,7 +426,7 @@ async def api_articles(request: Request) -> Response:
     query = (request.query_params.get("q") or "").strip()[:MAX_QUERY]
     if not query:
         return JSONResponse({"articles": []})
-    from bot.knowledge import render
+    from bot.knowledge.render import whole_text
 
     kb = handoff.kb
     hits = await handoff.service.run(kb.search, query, 6)
@@ -435,9 +435,8 @@ async def api_articles(request: Request) -> Response:
         article = kb.get(hit.article_id)
         if article is None:
             continue
-        text = "\n\n".join(m.text for m in render(article))
         articles.append({"id": article.id, "title": article.title, "line": LINES.get(article.line, article.line),
-                         "text": text[:TEXT_MAX]})
+                         "text": whole_text(article, TEXT_MAX)})  # a reply's limit: the sources always in
     return JSONResponse({"articles": articles})
 
 

@@ -126,6 +126,26 @@ def render(article: Article, intro: str | None = None) -> list[Message]:
     return messages
 
 
+def whole_text(article: Article, limit: int | None = None) -> str:
+    """The answer as one text (an advisor's reply, an e-mail): essentials, details, sources and date.
+    Within `limit` characters the details end at the last paragraph that fits, marked "(…)"; the
+    essentials and the sources with the date are always whole."""
+    messages = render(article)
+    first, details, footer_text = messages[0].text, [m.text for m in messages[1:-1]], messages[-1].text
+    text = "\n\n".join([first, *details, footer_text])
+    if limit is None or len(text) <= limit:
+        return text
+    paragraphs = [p for d in details for p in d.split("\n\n") if p.strip()]
+    kept: list[str] = []
+    budget = limit - len(first) - len(footer_text) - len("\n\n(…)\n\n") - 2
+    for paragraph in paragraphs:
+        if len(paragraph) + 2 > budget:
+            break
+        kept.append(paragraph)
+        budget -= len(paragraph) + 2
+    return "\n\n".join([first, *kept, "(…)", footer_text])[:limit]
+
+
 def more_button(article: Article, start: int) -> dict[str, str]:
     ref = f"{article.id}#{start}" if article.lang == "es" else f"{article.id}.{article.lang}#{start}"
     return {"title": MORE_TITLES[article.lang], "payload": f'/elegir_articulo{{"article":"{ref}"}}'}

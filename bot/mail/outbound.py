@@ -26,7 +26,7 @@ from email.utils import format_datetime, formataddr, make_msgid
 from bot.handoff import messages as say
 from bot.handoff.hours import OfficeHours, spoken_moment
 from bot.knowledge.model import Article
-from bot.knowledge.render import render
+from bot.knowledge.render import whole_text
 from bot.mail.inbound import InboundMail
 
 SERVICE_NAME = "PERÚ INFOMIGRA"
@@ -77,7 +77,7 @@ def answer(original: InboundMail, reference: str, service_address: str, advisor_
     """An advisor's answer: their text, then each article inserted as the assistant sends it."""
     paragraphs = [greeting(original), *_paragraphs(text)]
     for article in articles:
-        paragraphs += ["—" * 3, *(m.text for m in render(article))]
+        paragraphs += ["—" * 3, whole_text(article)]
     paragraphs += [f"{advisor_name.strip() or 'El equipo'}\n{SERVICE_NAME} · Ministerio de Trabajo y Promoción del Empleo",
                    f"Referencia de tu consulta: {reference}"]
     return _message(original, reference, service_address, paragraphs)

@@ -155,3 +155,20 @@ def test_whatsapp_gets_the_whole_answer_packed_in_messages_of_at_most_1600(chann
     assert all(m.text in text for m in knowledge.render(article))  # everything, in one turn
     assert "Ver más" not in text and "See more" not in text
     assert len(bodies) <= 4  # packed: a long answer is still a few WhatsApp messages
+
+
+@pytest.mark.parametrize("limit", [None, 4000, 1500])
+def test_an_answer_as_one_text_keeps_its_essentials_sources_and_date_within_a_limit(limit):
+    """What an advisor inserts into a reply (at most 4,000 characters) or an e-mail carries (no limit)."""
+    from bot.knowledge.render import footer, whole_text
+
+    cut = 0
+    for article in [*KB.articles.values(), *(v for by_lang in KB.variants.values() for v in by_lang.values())]:
+        text = whole_text(article, limit)
+        assert text.startswith(article.summary) and text.endswith(footer(article)), article.id
+        if limit is None:
+            assert "(…)" not in text and article.title in text  # the details whole
+        else:
+            assert len(text) <= limit, article.id
+            cut += "(…)" in text
+    assert (cut > 0) == (limit is not None)  # some articles are longer than a reply: they are cut, never their sources
