@@ -73,7 +73,8 @@ class InboundMail:
 
 
 def parse(raw: bytes) -> InboundMail:
-    message = email.message_from_bytes(raw, policy=email.policy.default)
+    # The modern policy always builds an EmailMessage (get_body, iter_attachments).
+    message: EmailMessage = email.message_from_bytes(raw, policy=email.policy.default)  # type: ignore[assignment]
     sender_name, sender = _sender(message)
     return InboundMail(
         message_id=_one_id(message.get("Message-ID")),
@@ -209,13 +210,10 @@ def _content(part: Message) -> str:
     return content if isinstance(content, str) else ""
 
 
-def _body_text(message: Message) -> str:
-    if isinstance(message, EmailMessage):
-        try:
-            body = message.get_body(preferencelist=("plain", "html"))
-        except (KeyError, IndexError):
-            body = None
-    else:  # pragma: no cover - parse() always uses the modern policy
+def _body_text(message: EmailMessage) -> str:
+    try:
+        body = message.get_body(preferencelist=("plain", "html"))
+    except (KeyError, IndexError):
         body = None
     if body is None:
         return ""
@@ -225,10 +223,8 @@ def _body_text(message: Message) -> str:
     return text.replace("\r\n", "\n").replace("\x00", "").strip()
 
 
-def _attachments(message: Message) -> list[Attachment]:
+def _attachments(message: EmailMessage) -> list[Attachment]:
     found: list[Attachment] = []
-    if not isinstance(message, EmailMessage):  # pragma: no cover - parse() always uses the modern policy
-        return found
     for part in message.iter_attachments():
         if len(found) == ATTACHMENTS_MAX:
             break
