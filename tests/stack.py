@@ -86,6 +86,12 @@ class Stack:
         response.raise_for_status()
         return response.json()
 
+    def parse(self, text: str) -> dict:
+        """What the model understands of a message (Rasa's /model/parse): intent, entities, ranking."""
+        response = httpx.post(f"{self.rasa_url}/model/parse", json={"text": text}, headers=self.api_headers(), timeout=30)
+        response.raise_for_status()
+        return response.json()
+
     def tracker(self, sender: str) -> dict:
         response = httpx.get(f"{self.rasa_url}/conversations/{sender}/tracker", headers=self.api_headers(), timeout=30)
         response.raise_for_status()

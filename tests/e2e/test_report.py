@@ -35,6 +35,7 @@ from bot.handoff.service import HandoffService
 from bot.handoff.settings import HandoffSettings
 from bot.handoff.store import HandoffStore
 from bot.knowledge import load
+from bot.report import gaps
 from bot.report.build import build
 from bot.report.tracker import events as events_table
 from bot.report.tracker import open_store
@@ -57,11 +58,61 @@ SUPERVISOR_EMAIL = f"julia.{TAG}@example.org"
 SUPERVISOR = {SUPERVISOR_EMAIL: ("Julia Supervisora", ["supervisor"])}
 SPAIN = '/emigrar_tramites{"country":"espana"}'
 SPAIN_TYPED = "q papeles necesito pa trabajar en españa"
-TITLE_GAP = ["convalidar titulo de ingeniero en chile", "convalidar mi titulo de ingeniero en argentina"]
-# Two unsure questions in a row: the first gets the search's offer (it finds articles for it) and the person
-# writes the second instead of choosing ("other"); the second, unsure again, goes to an advisor. Checked with
-# the knowledge base's search: the first must find something (`KB.search`), or its offer is "none found".
-VOTE_GAP = ["homologar mi titulo de medico en japon", "me toca multa electoral si vivo en tokio"]
+# The month's unsure questions. Being unsure is the trained model's call (the FallbackClassifier's
+# nlu_fallback), which a retraining may move, so each is chosen from a few wordings of the same case: the
+# first that the running model is unsure of (Rasa's /model/parse) and that the knowledge search treats as
+# the month expects. The report is under test here, not which wordings one model is unsure of.
+TITLE_GAPS = [  # two wordings of one missing topic, grouped as one gap; in Chile, then in Argentina (refused offers)
+    ("convalidar titulo de ingeniero en chile", "convalidar mi titulo de ingeniero en argentina"),
+    ("revalidar mi diploma de enfermera en chile", "revalidar el diploma de enfermera en argentina"),
+    ("reconocimiento de titulo de contador en chile", "reconocimiento de mi titulo de contador en argentina"),
+]
+LANGUAGE_QUESTIONS = [  # the offer lists an article of line 1 (emigrar/), which the person takes
+    "sera bueno estudiar un idioma antes de irme",
+    "conviene aprender otro idioma antes de viajar a trabajar",
+    "vale la pena un curso de idiomas antes de salir a trabajar afuera",
+]
+# Two unsure questions in a row, in Japan: the first gets the search's offer (it finds articles for it) and
+# the person writes the second instead of choosing ("other"); the second, unsure again, goes to an advisor.
+VOTE_GAPS = [
+    ("homologar mi titulo de medico en japon", "me toca multa electoral si vivo en tokio"),
+    ("revalidar mi diploma de medico en japon", "tengo que pagar multa por no votar viviendo en osaka"),
+]
+
+
+@dataclass(frozen=True)
+class Unsure:
+    """The wordings this month uses for its unsure questions."""
+
+    title_gap: tuple[str, str]
+    language: str
+    vote_gap: tuple[str, str]
+
+
+def search_fits() -> dict[str, list]:
+    """The wordings the knowledge search treats as the month expects (no model needed)."""
+    return {
+        "title_gap": [pair for pair in TITLE_GAPS if all(KB.search(q, limit=3) for q in pair) and len(gaps.group(pair)) == 1],
+        "language": [q for q in LANGUAGE_QUESTIONS if any(h.article_id.startswith("emigrar/") for h in KB.search(q, limit=3))],
+        "vote_gap": [pair for pair in VOTE_GAPS if KB.search(pair[0], limit=3)],
+    }
+
+
+def choose_unsure(stack) -> Unsure:
+    """For each case, the first wording that fits the search and that the running model is unsure of."""
+    parsed: dict[str, str] = {}
+
+    def unsure(question: str) -> bool:
+        parsed[question] = stack.parse(question)["intent"]["name"]
+        return parsed[question] == "nlu_fallback"
+
+    chosen = {}
+    for case, candidates in search_fits().items():
+        chosen[case] = next((c for c in candidates if all(unsure(q) for q in (c if isinstance(c, tuple) else [c]))), None)
+        assert chosen[case] is not None, f"no wording of {case} is an unsure question for this model ({parsed}): add one"
+    return Unsure(**chosen)
+
+
 FORM = ["quiero dejar una sugerencia", "queja", "España", SPAIN_TYPED, "Madrid", "Consulados y atención",
         "En el consulado nadie contesta el teléfono y las citas se acaban en minutos.", "no", "sí acepto", "enviar"]
 FORM_ITALY = ["quiero dejar una sugerencia", "sugerencia", "Italia", "Milán", "Trabajo en el extranjero",
@@ -104,7 +155,7 @@ class Spec:
     no_rating_offered: bool = False  # the answers of this conversation must not ask "¿Te sirvió?"
 
 
-def month_specs() -> list[Spec]:
+def month_specs(unsure: Unsure) -> list[Spec]:
     specs = []
     for steps in ([SPAIN_TYPED, Tap(YES)], [SPAIN, Tap(YES)], [SPAIN_TYPED, Tap(YES)], [SPAIN, Tap(YES)],
                   ["hola", SPAIN_TYPED, Tap(YES), "gracias"]):
@@ -121,12 +172,13 @@ def month_specs() -> list[Spec]:
     specs.append(Spec(["quiero hablar con una persona"], "escalated", "asked", advisor=Advisor("Beto", None), ticket="asked"))
     specs.append(Spec(["me quitaron el pasaporte y no me dejan salir de la casa"], "escalated", "safety",
                       ["seguridad/trata-y-fraude"], advisor=Advisor("Ana", 5), ticket="safety", no_rating_offered=True))
-    for question, country in zip(TITLE_GAP, ("chile", "argentina"), strict=True):
+    for question, country in zip(unsure.title_gap, ("chile", "argentina"), strict=True):
         specs.append(Spec([question, Tap("Ninguna de estas")], "unresolved", offers=["refused"], gaps=[question],
                           countries={country}))
-    specs.append(Spec(["sera bueno estudiar un idioma antes de irme", Tap(prefix='/elegir_articulo{"article":"emigrar/')], "answered",
+    specs.append(Spec([unsure.language, Tap(prefix='/elegir_articulo{"article":"emigrar/')], "answered",
                       articles=["<taken>"], offers=["taken"]))
-    specs.append(Spec(VOTE_GAP, "escalated", "unsure", offers=["other", "escalated"], gaps=VOTE_GAP, countries={"japon"},
+    specs.append(Spec(list(unsure.vote_gap), "escalated", "unsure", offers=["other", "escalated"], gaps=list(unsure.vote_gap),
+                      countries={"japon"},
                       ticket="unsure"))
     specs.append(Spec(FORM, "answered", articles=["emigrar/tramites/espana"], countries={"espana"}, suggestion="queja",
                       no_rating_offered=True))
@@ -226,7 +278,8 @@ def month(stack, tmp_path_factory):
     accounts = Accounts(engine)
     advisor_ids = {name: accounts.create(email, f"{name} Asesor", PASSWORD, ["advisor"]).id for name, email in ADVISORS.items()}
     store = HandoffStore(engine)
-    specs = month_specs()
+    unsure = choose_unsure(stack)
+    specs = month_specs(unsure)
     outside = Spec(["/info_contacto"], "answered", articles=["info/contacto"], sender=f"rep-{TAG}-before")
     for spec in [*specs, outside]:
         drive(stack, spec, store, advisor_ids)
@@ -246,7 +299,7 @@ def month(stack, tmp_path_factory):
                           cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     report = build(name, tracker_engine=open_store(f"sqlite:///{tracker_db}"), engine=engine, today=today)
-    return {"specs": specs, "name": name, "out": out, "report": report, "tracker_db": tracker_db, "engine": engine,
+    return {"specs": specs, "unsure": unsure, "name": name, "out": out, "report": report, "tracker_db": tracker_db, "engine": engine,
             "today": today}
 
 
@@ -280,18 +333,18 @@ def test_the_report_counts_what_was_driven(month):
     assert data["offers"] == {o: offers[o] for o in ("taken", "refused", "other", "none_found", "escalated")}
 
 
-def test_the_unsure_questions_get_the_offers_the_month_expects():
-    """The month's unsure questions lean on the knowledge search (an offer needs a hit): an article edit
-    that changes that shows here, by name, before it shows as a count in the report."""
-    from bot import knowledge
-
-    kb = knowledge.load()
-    for question in [*TITLE_GAP, VOTE_GAP[0]]:
-        assert kb.search(question, limit=3), f"the search finds nothing for {question!r}: choose another question"
+def test_every_wording_of_the_unsure_questions_fits_the_search():
+    """The month's unsure questions lean on the knowledge search (an offer needs a hit, the language question
+    an article of line 1, the title gap one group): an article edit that changes that shows here, by name,
+    before it shows as a count in the report."""
+    fits = search_fits()
+    for case, candidates in {"title_gap": TITLE_GAPS, "language": LANGUAGE_QUESTIONS, "vote_gap": VOTE_GAPS}.items():
+        misfits = [c for c in candidates if c not in fits[case]]
+        assert not misfits, f"{case}: the search no longer fits {misfits}: choose other wordings"
 
 
 def test_ratings_gaps_suggestions_and_handoffs_match(month):
-    specs, data = month["specs"], month["report"].data
+    specs, data, unsure = month["specs"], month["report"].data, month["unsure"]
     expected: dict[str, Counter] = {}
     for spec in specs:
         for article, value in spec.ratings.items():
@@ -299,7 +352,7 @@ def test_ratings_gaps_suggestions_and_handoffs_match(month):
     assert data["ratings"] == {a: {"yes": c["si"], "no": c["no"]} for a, c in expected.items()}
     assert data["ratings"]["emigrar/tramites/espana"] == {"yes": 5, "no": 1}
     groups = {tuple(sorted(g["examples"])): g["count"] for g in data["gaps"]}
-    assert groups[tuple(sorted(TITLE_GAP))] == 2  # the two wordings of one missing topic, grouped
+    assert groups[tuple(sorted(unsure.title_gap))] == 2  # the two wordings of one missing topic, grouped
     assert sum(groups.values()) == sum(len(s.gaps) for s in specs) == 4
     kinds = Counter(s.suggestion for s in specs if s.suggestion)
     assert data["suggestions"]["total"] == 2 and {k: v for k, v in data["suggestions"]["by_kind"].items() if v} == dict(kinds)
