@@ -15,7 +15,7 @@ MAX_CHARS = 400
 
 # Signals of trafficking or forced labour: the message adds the trafficking line.
 TRAFFICKING_CATEGORIES = frozenset({"documents", "confinement", "debt", "sexual_exploitation", "minors", "forced_labour",
-                                    "fees_to_keep"})
+                                    "fees_to_keep", "recruitment_fees"})
 
 UNKNOWN = "unknown"
 ENGLISH = "en"

@@ -4,12 +4,12 @@ import re
 
 import pytest
 
-from bot import knowledge, protection
+from bot import knowledge, protection, signals
 from bot.protection.first_aid import TRAFFICKING_CATEGORIES
 
 KB = knowledge.load()
-CATEGORIES = ["documents", "wages", "confinement", "threats", "debt", "minors", "sexual_exploitation", "forced_labour",
-              "fees_to_keep", "accident", "stranded", "detained", None]
+# Every category of the danger lexicon (a new one is covered here as soon as it is written), and none.
+CATEGORIES = [*signals.lexicon("danger").examples, None]
 NUMBER = re.compile(r"\+?\d[\d -]{1,14}\d|\b\d{3}\b")
 
 
