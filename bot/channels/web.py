@@ -36,7 +36,7 @@ from rasa.core.channels.socketio import SocketBlueprint, SocketIOInput
 from sanic import Blueprint, Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
-from socketio import AsyncServer
+from socketio import AsyncRedisManager, AsyncServer
 from socketio.exceptions import ConnectionRefusedError as SocketRefused
 
 from bot.channels.checks import MAX_MESSAGE_CHARS, UNREADABLE, is_readable, neutralize
@@ -57,6 +57,8 @@ from bot.channels.web_session import (
 from bot.logsafe import masked
 
 logger = logging.getLogger(__name__)
+REDIS_URL_ENV = "WEB_SOCKETIO_REDIS_URL"
+REDIS_CHANNEL = "infomigra-web"
 # Sent by action_erase_my_data (actions/voz_del_migrante.py) after an erasure on this channel.
 FORGET_SESSION = {"infomigra": "forget_session"}
 
@@ -139,6 +141,17 @@ class WebOutput(OutputChannel):
 
     async def send_elements(self, recipient_id: str, elements: Any, **kwargs: Any) -> None:
         logger.debug("web: elements for %s not shown by the widget", masked(recipient_id))
+
+
+def client_manager(env: dict[str, str] | None = None) -> AsyncRedisManager | None:
+    """With several Rasa replicas, a message for a web session (an advisor's reply through Rasa's HTTP API,
+    the echo to the person's other tabs) may be emitted by a replica that does not hold the person's socket:
+    with WEB_SOCKETIO_REDIS_URL set, every replica publishes its emits on Redis and each delivers them to
+    its own sockets (python-socketio's Redis manager). Unset (one process): emits stay in this process."""
+    url = (os.environ if env is None else env).get(REDIS_URL_ENV, "").strip()
+    if not url:
+        return None
+    return AsyncRedisManager(url, channel=REDIS_CHANNEL)
 
 
 class _Server(AsyncServer):
@@ -227,7 +240,7 @@ class WebInput(SocketIOInput):
             return []
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        sio = _Server(async_mode="sanic", cors_allowed_origins=self.allowed_origins,
+        sio = _Server(async_mode="sanic", cors_allowed_origins=self.allowed_origins, client_manager=client_manager(),
                       max_http_buffer_size=MAX_PACKET_BYTES, logger=False, engineio_logger=False)
         self.sio = sio
         output = WebOutput(sio, self.state, self.bot_message_evt)
