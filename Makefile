@@ -14,16 +14,20 @@ ENDPOINTS ?= endpoints.yml
 RASA_PORT ?= 5005
 ACTIONS_PORT ?= 5055
 DESK_PORT ?= 8010
+REPLICAS ?= 2
+ACTIONS ?= 1
+CLUSTER_PORT ?= 8080
 export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export TQDM_DISABLE := 1
 
-.PHONY: help install browser mail-server run test lint validate audit train test-stories test-nlu test-understanding pytest actions clean
+.PHONY: help install browser mail-server nginx cluster run test lint validate audit train test-stories test-nlu test-understanding pytest actions clean
 
 help:
 	@echo "make run    install what is missing, train if the model is stale, start the assistant"
 	@echo "make test   install what is missing, then every check: lint, data, dependency audit, stories, NLU, held-out conversations, pytest"
+	@echo "make cluster  the assistant as REPLICAS=2 Rasa processes behind nginx on PostgreSQL and Redis (README, Scale-out)"
 
 .venv/.installed: requirements/rasa.txt pyproject.toml
 	test -x .venv/bin/python || $(PYTHON310) -m venv .venv
@@ -47,6 +51,12 @@ browser:
 # temporary mailbox (tests/mail_servers.py; the package's own service is not used).
 mail-server:
 	@command -v dovecot >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dovecot-imapd; }
+
+# nginx in front of the replicas (`make cluster`, tests/e2e/test_cluster.py): Debian's nginx-light, run with
+# our own config (deploy/nginx.conf); the package's own service, which its installation starts, is stopped.
+nginx:
+	@command -v nginx >/dev/null || test -x /usr/sbin/nginx || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	  apt-get install -y -qq nginx-light && { service nginx stop >/dev/null 2>&1 || true; }; }
 
 train: install
 	.venv/bin/python scripts/train_if_stale.py
@@ -77,6 +87,11 @@ run: train
 	  .venv/bin/python -m bot.rasa_server run --model models/infomigra.tar.gz --endpoints $(ENDPOINTS) \
 	    --credentials credentials.yml --port $(RASA_PORT) --enable-api  # JWT secret from RASA_JWT_SECRET, never argv
 
+# Several processes behind nginx on PostgreSQL and Redis (bot/cluster.py; README, "Scale-out").
+cluster: train nginx
+	@$(SVC)/infomigra kb check
+	$(SVC)/python -m bot.cluster --replicas $(REPLICAS) --actions $(ACTIONS) --port $(CLUSTER_PORT)
+
 lint: install
 	$(SVC)/ruff check bot actions tests bench scripts
 
@@ -101,7 +116,7 @@ test-nlu: train
 test-understanding: train
 	$(SVC)/python scripts/evaluate_understanding.py --out results/understanding
 
-pytest: train browser mail-server
+pytest: train browser mail-server nginx
 	$(SVC)/pytest -q
 
 test: lint validate audit test-stories test-nlu test-understanding pytest
