@@ -50,7 +50,7 @@ DEFAULTS = {"POSTGRES_HOST": "127.0.0.1", "POSTGRES_PORT": "5432", "POSTGRES_DB"
             "POSTGRES_PASSWORD": "", "REDIS_HOST": "127.0.0.1", "REDIS_PORT": "6379", "REDIS_PASSWORD": "",
             "REDIS_USE_SSL": "false"}
 REDIS_SOCKETIO_DB = 2  # the lock store uses db 1 (deploy/endpoints.production.yml)
-_PLACEHOLDER = re.compile(r"\{(run|rasa_servers|desk_port|host|port|api_port|replicas)\}")
+_PLACEHOLDER = re.compile(r"\{(run|rasa_servers|actions_servers|desk_port|host|port|api_port|actions_port|replicas|action_servers)\}")
 
 
 class ClusterError(Exception):
@@ -63,11 +63,16 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def nginx_config(run_dir: Path, rasa_ports: list[int], desk_port: int, host: str, port: int, api_port: int) -> str:
+def _servers(ports: list[int]) -> str:
+    return "\n".join(f"        server 127.0.0.1:{p} max_fails=1 fail_timeout=5s;" for p in ports)
+
+
+def nginx_config(run_dir: Path, rasa_ports: list[int], action_ports: list[int], desk_port: int, host: str, port: int,
+                 api_port: int, actions_port: int) -> str:
     """deploy/nginx.conf with this run's addresses filled in."""
-    servers = "\n".join(f"        server 127.0.0.1:{p} max_fails=1 fail_timeout=5s;" for p in rasa_ports)
-    values = {"run": str(run_dir), "rasa_servers": servers, "desk_port": str(desk_port), "host": host, "port": str(port),
-              "api_port": str(api_port), "replicas": str(len(rasa_ports))}
+    values = {"run": str(run_dir), "rasa_servers": _servers(rasa_ports), "actions_servers": _servers(action_ports),
+              "desk_port": str(desk_port), "host": host, "port": str(port), "api_port": str(api_port),
+              "actions_port": str(actions_port), "replicas": str(len(rasa_ports)), "action_servers": str(len(action_ports))}
     return _PLACEHOLDER.sub(lambda m: values[m.group(1)], NGINX_TEMPLATE.read_text(encoding="utf-8"))
 
 
@@ -154,7 +159,9 @@ class Cluster:
     env: dict[str, str]
     processes: list[Process] = field(default_factory=list)
     rasa_ports: list[int] = field(default_factory=list)
+    action_ports: list[int] = field(default_factory=list)
     api_port: int = 0
+    actions_port: int = 0
 
     @property
     def url(self) -> str:
@@ -170,16 +177,16 @@ class Cluster:
 
     def _plan(self) -> None:
         env, run = self.env, self.run_dir
-        action_ports = [free_port() for _ in range(self.actions)]
+        self.action_ports = action_ports = [free_port() for _ in range(self.actions)]
         self.rasa_ports = [free_port() for _ in range(self.replicas)]
-        desk_port, self.api_port = free_port(), free_port()
+        desk_port, self.api_port, self.actions_port = free_port(), free_port(), free_port()
         for i, port in enumerate(action_ports):
             self.processes.append(Process(
                 f"actions-{i + 1}", [str(SVC_PYTHON), "-m", "bot.action_server", "--actions", "actions", "--port", str(port)],
                 run / f"actions-{i + 1}.log", _answers(f"http://127.0.0.1:{port}/health"), env))
         jwt = lambda: auth_headers(env["RASA_JWT_SECRET"], "cluster")  # noqa: E731
+        replica_env = {**env, "ACTION_SERVER_URL": f"http://127.0.0.1:{self.actions_port}/webhook"}  # nginx, any of them
         for i, port in enumerate(self.rasa_ports):
-            replica_env = {**env, "ACTION_SERVER_URL": f"http://127.0.0.1:{action_ports[i % self.actions]}/webhook"}
             self.processes.append(Process(
                 f"rasa-{i + 1}", [str(RASA_PYTHON), "-m", "bot.rasa_server", "run", "--model", str(MODEL), "--endpoints",
                                   str(ENDPOINTS), "--credentials", str(ROOT / "credentials.yml"), "--port", str(port),
@@ -192,7 +199,8 @@ class Cluster:
             run / "desk.log", _answers(f"http://127.0.0.1:{desk_port}/login"), desk_env))
         (run / "tmp").mkdir(parents=True, exist_ok=True)
         conf = run / "nginx.conf"
-        conf.write_text(nginx_config(run, self.rasa_ports, desk_port, self.host, self.port, self.api_port), encoding="utf-8")
+        conf.write_text(nginx_config(run, self.rasa_ports, action_ports, desk_port, self.host, self.port, self.api_port,
+                                     self.actions_port), encoding="utf-8")
         nginx = shutil.which("nginx") or "/usr/sbin/nginx"
         self.processes.append(Process("nginx", [nginx, "-p", str(run), "-c", str(conf), "-g", "daemon off;"],
                                       run / "nginx.log", _answers(f"{self.url}/webhooks/rest/"), env))
@@ -259,6 +267,8 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     print(f"\n  Assistant (nginx):  {cluster.url}  (webhooks /webhooks/*, widget {cluster.url}/webhooks/web/demo, desk /)\n"
           f"  Rasa replicas:      {', '.join(f'127.0.0.1:{p}' for p in cluster.rasa_ports)} (loopback only)\n"
+          f"  Action servers:     {', '.join(f'127.0.0.1:{p}' for p in cluster.action_ports)} (loopback only, "
+          f"through 127.0.0.1:{cluster.actions_port})\n"
           f"  Rasa HTTP API:      {cluster.api_url} (loopback only, for the desk)\n"
           f"  Logs and config:    {cluster.run_dir}\n  Ctrl-C stops everything.\n", flush=True)
     try:
