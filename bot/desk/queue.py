@@ -51,6 +51,7 @@ from bot.handoff.settings import HandoffSettings, HandoffSettingsError
 from bot.handoff.store import HandoffError, HandoffStore, Message, Ticket
 from bot.knowledge.model import LINES
 from bot.store.clock import now
+from bot.store.leader import Leadership
 
 logger = logging.getLogger(__name__)
 
@@ -127,7 +128,8 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
     handoff: HandoffDesk = app.state.handoff
     every = float(os.environ.get("HANDOFF_WORKER_SECONDS", "1") or 1)
     try:
-        async with background.running(lambda stop: run_worker(handoff.service, max(0.2, every), stop)):
+        leader = Leadership(handoff.store.engine, "handoff-worker")  # one desk process works the queue at a time
+        async with background.running(lambda stop: run_worker(handoff.service, max(0.2, every), stop, leader)):
             yield
     finally:
         await handoff.service.api.close()

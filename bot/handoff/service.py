@@ -25,6 +25,7 @@ from bot.handoff.rasa_api import RasaApi, RasaRefused, RasaUnavailable
 from bot.handoff.settings import HandoffSettings
 from bot.handoff.store import WHATSAPP_WINDOW, HandoffError, HandoffStore, Message, Ticket
 from bot.store.clock import now
+from bot.store.leader import Leadership
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -311,10 +312,18 @@ class HandoffService:
                 logger.exception("handoff: a worker step failed")
 
 
-async def run_worker(service: HandoffService, every: float = 1.0, stop: asyncio.Event | None = None) -> None:
-    """Call `tick` every `every` seconds until `stop` is set (or the task is cancelled)."""
+async def run_worker(service: HandoffService, every: float = 1.0, stop: asyncio.Event | None = None,
+                     leader: Leadership | None = None) -> None:
+    """Call `tick` every `every` seconds until `stop` is set (or the task is cancelled). With `leader`,
+    only while this process holds the lease: of several desk processes, one works and the others wait
+    to take over (each step is also safe to run twice, so a handover cannot double a delivery)."""
     stop = stop or asyncio.Event()
-    while not stop.is_set():
-        await service.tick()
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=every)
+    try:
+        while not stop.is_set():
+            if leader is None or await asyncio.to_thread(leader.held):
+                await service.tick()
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=every)
+    finally:
+        if leader is not None:
+            await asyncio.to_thread(leader.release)
