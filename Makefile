@@ -7,8 +7,8 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 PYTHON310 := $(shell scripts/python310.sh)
 RASA := .venv/bin/rasa
-# Rasa's CLI with our changes to Rasa applied for run/shell/test (bot/rasa_server.py, bot/rasa_setup.py).
-RASA_PATCHED := .venv/bin/python -m bot.rasa_server
+# Rasa's CLI with our changes to Rasa applied for run/shell/test (bot/rasa/server.py, bot/rasa/startup.py).
+RASA_PATCHED := .venv/bin/python -m bot.rasa.server
 SVC := .venv-svc/bin
 ENDPOINTS ?= endpoints.yml
 RASA_PORT ?= 5005
@@ -81,10 +81,10 @@ run: train
 	  echo "  Rasa server:   http://localhost:$(RASA_PORT)  (ready when it logs 'Rasa server is up and running')"; \
 	  echo "  Web widget:    http://localhost:$(RASA_PORT)/webhooks/web/demo"; \
 	  echo "  Chat (REST):   curl -s localhost:$(RASA_PORT)/webhooks/rest/webhook -H 'Authorization: Bearer $$REST_CHANNEL_TOKEN' -d '{\"sender\":\"yo\",\"message\":\"hola\"}'"; \
-	  echo "  Chat (terminal, in another shell): ACTION_SERVER_SECRET='$$ACTION_SERVER_SECRET' .venv/bin/python -m bot.rasa_server shell --port 5006"; \
+	  echo "  Chat (terminal, in another shell): ACTION_SERVER_SECRET='$$ACTION_SERVER_SECRET' .venv/bin/python -m bot.rasa.server shell --port 5006"; \
 	  echo "  Advisor desk:  http://localhost:$(DESK_PORT)  (accounts: .venv-svc/bin/infomigra desk create-user)"; \
 	  echo ""; \
-	  .venv/bin/python -m bot.rasa_server run --model models/infomigra.tar.gz --endpoints $(ENDPOINTS) \
+	  .venv/bin/python -m bot.rasa.server run --model models/infomigra.tar.gz --endpoints $(ENDPOINTS) \
 	    --credentials credentials.yml --port $(RASA_PORT) --enable-api  # JWT secret from RASA_JWT_SECRET, never argv
 
 # Several processes behind nginx on PostgreSQL and Redis (bot/cluster.py; README, "Scale-out").

@@ -63,7 +63,7 @@ def _send(dispatcher: CollectingDispatcher, messages: list[Message]) -> None:
         dispatcher.utter_message(**message.as_dict())
 
 
-# Channels that pack a whole answer into few long messages themselves (bot/channels/whatsapp.py: up
+# Channels that pack a whole answer into few long messages themselves (bot/rasa/channels/whatsapp.py: up
 # to 1,600 characters each) get it whole; the others (the web widget, Telegram, the REST API) get
 # at most MAX_BUBBLES messages and a "Ver más" button for the rest.
 PACKING_CHANNELS = frozenset({"whatsapp"})

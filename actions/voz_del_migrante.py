@@ -366,7 +366,7 @@ class ActionSubmitSuggestion(Action):
 class ActionEraseMyData(Action):
     """ "Borrar mis datos", after the person confirmed: everything the service holds about them on this
     channel (bot.privacy.erase). This action, recorded in the conversation, is also what makes the
-    tracker store delete the conversation itself, every session of it (bot/rasa_tracker_store.py),
+    tracker store delete the conversation itself, every session of it (bot/rasa/tracker_store.py),
     once this turn ends: the next message starts a new conversation."""
 
     def name(self) -> str:

@@ -18,7 +18,7 @@ per message (the Rasa server's, from /proc) bound what one Rasa process can serv
 and our tables in a fresh database of the machine's PostgreSQL instead of SQLite files.
 
 Every request goes to 127.0.0.1 and each level stops after --seconds or --max-messages. The stack runs
-with the default flood limits (bot/channels/limits.py) and trusts X-Forwarded-For from 127.0.0.1, so
+with the default flood limits (bot/rasa/channels/limits.py) and trusts X-Forwarded-For from 127.0.0.1, so
 each simulated conversation comes from its own client address, as people do.
 
 Flood (`--flood-seconds`, 0 to skip): one person's conversations (a probe) are timed alone, then while

@@ -26,7 +26,7 @@ def fresh_database() -> Iterator[tuple[str, str]]:
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     url = make_url(ADMIN_URL).set(database=name)
-    store = (f"  type: bot.rasa_tracker_store.SQLTrackerStore\n  dialect: postgresql\n  url: {url.host}\n"
+    store = (f"  type: bot.rasa.tracker_store.SQLTrackerStore\n  dialect: postgresql\n  url: {url.host}\n"
              f"  port: {url.port or 5432}\n  db: {name}\n  username: {url.username}\n"
              + (f"  password: {url.password}\n" if url.password else "")
              + "  cache_size: 1000\n  shared: true\n")

@@ -188,7 +188,7 @@ class Cluster:
         replica_env = {**env, "ACTION_SERVER_URL": f"http://127.0.0.1:{self.actions_port}/webhook"}  # nginx, any of them
         for i, port in enumerate(self.rasa_ports):
             self.processes.append(Process(
-                f"rasa-{i + 1}", [str(RASA_PYTHON), "-m", "bot.rasa_server", "run", "--model", str(MODEL), "--endpoints",
+                f"rasa-{i + 1}", [str(RASA_PYTHON), "-m", "bot.rasa.server", "run", "--model", str(MODEL), "--endpoints",
                                   str(ENDPOINTS), "--credentials", str(ROOT / "credentials.yml"), "--port", str(port),
                                   "--interface", "127.0.0.1", "--enable-api"],
                 run / f"rasa-{i + 1}.log", _answers(f"http://127.0.0.1:{port}/status", jwt), replica_env))

@@ -7,7 +7,7 @@ readers share it:
 - `find(text)` finds every country mentioned in a message: case, accents, dots and spaces ignored
   ("E.E.U.U.", "EE. UU.", "bs as"), near misspellings by fuzzy matching ("argentna", "itaia",
   "estados unidso"), and the role "location" when the person says where they are ("vivo en
-  Chile"). The NLU component `bot.rasa_nlu.countries.CountryExtractor` turns the mentions into
+  Chile"). The NLU component `bot.rasa.nlu.countries.CountryExtractor` turns the mentions into
   `country` entities; the action server may call it on raw text too.
 - `normalize(value)` maps one value (a slug, a button value, a country as written) to its slug.
 

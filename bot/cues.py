@@ -18,7 +18,7 @@ countries in them settle the answer:
 
 `intent_for` returns the intent, or None when the cue is not there or is ambiguous (a second
 foreign place: "soy venezolano, vivo en Lima y me quiero ir a Chile"). The NLU component
-bot/rasa_nlu/cues.py applies it only where DIET is unsure or chose a neighbouring intent.
+bot/rasa/nlu/cues.py applies it only where DIET is unsure or chose a neighbouring intent.
 """
 
 from __future__ import annotations

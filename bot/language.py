@@ -4,7 +4,7 @@ Line 4 of the service serves foreign workers in Peru; most speak Spanish, and En
 second language of the rest. A message counts as English when its English function words clearly
 outnumber its Spanish ones (word lists below: words that exist in both languages, like "no", "me"
 or "a", count for neither). One-word greetings and thanks are recognised too. No Rasa import: the
-NLU component (bot/rasa_nlu/language.py) and the actions both use it.
+NLU component (bot/rasa/nlu/language.py) and the actions both use it.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The credential of Rasa's HTTP API: short-lived HS256 JWTs signed with RASA_JWT_SECRET.
 
-Rasa runs with `--jwt-secret` (set from the environment by `python -m bot.rasa_server`) and
+Rasa runs with `--jwt-secret` (set from the environment by `python -m bot.rasa.server`) and
 accepts `Authorization: Bearer <jwt>` whose payload is `{"user": {"username": …, "role": "admin"}}`
 (rasa/server.py `requires_auth`; sanic-jwt checks the signature and `exp`). Each call gets a fresh
 token valid for a minute, so a token seen in a log or a proxy is worth little; the secret itself

@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 MODEL = Path(os.environ.get("INFOMIGRA_MODEL", ROOT / "models" / "infomigra.tar.gz"))
 
 
-# The flood limits (bot/channels/limits.py) are off unless a test sets them (tests/e2e/test_flood.py,
+# The flood limits (bot/rasa/channels/limits.py) are off unless a test sets them (tests/e2e/test_flood.py,
 # test_webchat.py): every test client is one address (127.0.0.1), and a scripted conversation sends a
 # person's messages faster than any person does.
 LOOPBACK_FLOOD_LIMITS = {"FLOOD_SENDER_PER_MINUTE": "0", "FLOOD_ADDRESS_PER_MINUTE": "0",
@@ -139,7 +139,7 @@ def running_stack(work_dir: Path, extra_env: dict[str, str] | None = None,
     endpoints.write_text(
         f"action_endpoint:\n  url: http://127.0.0.1:{actions_port}/webhook\n  enable_selective_domain: true\n"
         "  headers:\n    Authorization: Bearer ${ACTION_SERVER_SECRET}\n"
-        "tracker_store:\n" + (tracker_store or f"  type: bot.rasa_tracker_store.SQLTrackerStore\n  dialect: sqlite\n"
+        "tracker_store:\n" + (tracker_store or f"  type: bot.rasa.tracker_store.SQLTrackerStore\n  dialect: sqlite\n"
                                                 f"  db: {work_dir / 'tracker.db'}\n  cache_size: 1000\n")
     )
     env = {**os.environ, "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2",
@@ -159,7 +159,7 @@ def running_stack(work_dir: Path, extra_env: dict[str, str] | None = None,
     actions = start_actions()
     started = time.monotonic()
     rasa = subprocess.Popen(
-        [str(ROOT / ".venv/bin/python"), "-m", "bot.rasa_server", "run", "--model", str(MODEL),
+        [str(ROOT / ".venv/bin/python"), "-m", "bot.rasa.server", "run", "--model", str(MODEL),
          "--endpoints", str(endpoints), "--credentials", str(credentials), "--port", str(rasa_port),
          "--interface", "127.0.0.1", "--enable-api"],  # the JWT secret comes from RASA_JWT_SECRET
         cwd=ROOT, env=env, stdout=rasa_log.open("w"), stderr=subprocess.STDOUT, start_new_session=True,

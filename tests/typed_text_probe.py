@@ -50,7 +50,7 @@ def scratch_state(folder: str) -> Any:
     """Our channel tables in a throwaway SQLite file (the channels use it from worker threads)."""
     from sqlalchemy import create_engine, event
 
-    from bot.channels.state import ChannelState
+    from bot.rasa.channels.state import ChannelState
     from bot.store.schema import metadata
 
     engine = create_engine(f"sqlite:///{folder}/channels.db")
@@ -68,11 +68,11 @@ class Channels:
     """Each channel's entry point for typed text; `send` returns the texts it handed to Rasa."""
 
     def __init__(self, folder: str) -> None:
-        from bot.channels import whatsapp
-        from bot.channels.rest import CheckedRestInput
-        from bot.channels.telegram import TelegramInput
-        from bot.channels.telegram_webhook import TelegramConfig
-        from bot.channels.web import WebInput, WebOutput
+        from bot.rasa.channels import whatsapp
+        from bot.rasa.channels.rest import CheckedRestInput
+        from bot.rasa.channels.telegram import TelegramInput
+        from bot.rasa.channels.telegram_webhook import TelegramConfig
+        from bot.rasa.channels.web import WebInput, WebOutput
 
         state = scratch_state(folder)
         self.web = WebInput(secret="s" * 32, state=state)

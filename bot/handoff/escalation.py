@@ -26,7 +26,7 @@ UNSURE_ACTIONS = frozenset({"action_kb_search", "utter_ninguna"})
 BACK_INTENTS = frozenset({"volver_al_asistente", "menu"})
 HANDOFF_LOOP = "handoff_form"
 PRIORITY_PERIOD = dt.timedelta(days=1)  # HANDOFF_PRIORITY_PER_DAY counts over this
-# What the channels put in an attachment (bot/channels/whatsapp.py, telegram.py) and the desk shows.
+# What the channels put in an attachment (bot/rasa/channels/whatsapp.py, telegram.py) and the desk shows.
 ATTACHMENT_KEYS = frozenset({"type", "content_type", "url", "file_id", "file_name", "name", "title", "latitude",
                              "longitude", "address", "label", "first_name", "phone_number"})
 

@@ -1,4 +1,4 @@
-"""Rasa's HTTP API, as the desk uses it (the API enabled with a JWT secret: `python -m bot.rasa_server`).
+"""Rasa's HTTP API, as the desk uses it (the API enabled with a JWT secret: `python -m bot.rasa.server`).
 
 - `append`: POST /conversations/{id}/tracker/events?execute_side_effects=true&output_channel=…
   Appends events under the conversation's lock; `bot` events are delivered through the

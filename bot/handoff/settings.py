@@ -14,7 +14,7 @@
 | HANDOFF_ONLINE_MINUTES | 2 | an advisor with the desk open in this time counts as online |
 | HANDOFF_WHATSAPP_TEMPLATE_SID | (none) | Twilio ContentSid of the template sent when the person wrote more than 24 h ago |
 | RASA_URL | http://localhost:5005 | Rasa's HTTP API (the desk delivers, pauses and resumes through it) |
-| RASA_JWT_SECRET | (none) | the secret its API checks JWTs with (`python -m bot.rasa_server run --enable-api`) |
+| RASA_JWT_SECRET | (none) | the secret its API checks JWTs with (`python -m bot.rasa.server run --enable-api`) |
 | INFOMIGRA_CONTACT_EMAIL | (none) | the service's address, given when the handoff itself is unavailable |
 | HANDOFF_WORKER_SECONDS | 1 | how often the desk's worker runs (bot/desk/queue.py) |
 | HANDOFF_RETENTION_DAYS | 365 | `infomigra handoff purge` deletes closed tickets older than this |

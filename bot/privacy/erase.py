@@ -3,7 +3,7 @@
 One person is one conversation id (`sender_id`: "whatsapp:+51…", "telegram:123", "web:<uuid>", or
 the REST client's id). `erase_person` does our tables; the conversation itself (every event of
 every session in Rasa's tracker store, which is also the web widget's history) is deleted by the
-tracker store when the action ERASE_ACTION is recorded in the conversation (bot/rasa_tracker_store.py),
+tracker store when the action ERASE_ACTION is recorded in the conversation (bot/rasa/tracker_store.py),
 inside the Rasa process that holds it:
 
 - the person: the action `action_erase_my_data` (actions/voz_del_migrante.py), after their
@@ -45,7 +45,7 @@ from bot.suggestions.schema import suggestions as suggestions_table
 
 logger = logging.getLogger(__name__)
 
-ERASE_ACTION = "action_erase_my_data"  # the same name in bot/rasa_tracker_store.py (Rasa's venv)
+ERASE_ACTION = "action_erase_my_data"  # the same name in bot/rasa/tracker_store.py (Rasa's venv)
 ERASED_PREFIX = "borrado:"  # an erased ticket's sender id: this and random characters
 CHANNELS = ("whatsapp", "telegram", "web")
 

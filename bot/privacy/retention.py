@@ -11,7 +11,7 @@ retention runs by itself; `infomigra privacy retention` runs it by hand.
 | advisor tickets | HANDOFF_RETENTION_DAYS (365) after they closed | messages deleted; row anonymised for the statistics |
 | channel state: `contacts` | CHANNEL_STATE_RETENTION_DAYS (180) without a message | deleted, except a WhatsApp opt-out |
 | channel state: buttons offered | CHANNEL_STATE_RETENTION_DAYS (180) | deleted |
-| channel state: provider message ids | 7 days (bot.channels.state.SEEN_FOR) | deleted |
+| channel state: provider message ids | 7 days (bot.rasa.channels.state.SEEN_FOR) | deleted |
 | suggestions | SUGGESTIONS_RETENTION_MONTHS (24) | personal data erased (bot.suggestions.service.purge) |
 | "¿Te sirvió?" ratings | 24 hours (bot.feedback.store.SENDER_KEPT) | sender id removed |
 
@@ -46,7 +46,7 @@ from bot.store.schema import button_choices, contacts, seen_messages
 logger = logging.getLogger(__name__)
 
 DEFAULTS = {"CONVERSATIONS_RETENTION_DAYS": 180, "HANDOFF_RETENTION_DAYS": 365, "CHANNEL_STATE_RETENTION_DAYS": 180}
-SEEN_FOR = dt.timedelta(days=7)  # as bot.channels.state.SEEN_FOR (that module needs Rasa's venv pins only)
+SEEN_FOR = dt.timedelta(days=7)  # as bot.rasa.channels.state.SEEN_FOR (that module needs Rasa's venv pins only)
 JOB_ENV = "PRIVACY_RETENTION_JOB"  # "off" disables the daily job (tests)
 CHECK_EVERY_SECONDS = 3600.0
 
@@ -100,7 +100,7 @@ def ensure_reports(tracker: Engine, engine: Engine, cutoff: dt.datetime, at: dt.
 def purge_conversations(tracker: Engine, cutoff: dt.datetime) -> int:
     """Delete every event of the conversations whose last event is older than `cutoff`. Whole
     conversations only: deleting part of a live one would make Rasa's count-based save write events
-    twice. Rasa's cache re-reads conversations idle for hours (bot/rasa_tracker_store.py)."""
+    twice. Rasa's cache re-reads conversations idle for hours (bot/rasa/tracker_store.py)."""
     from bot.report.tracker import events
 
     idle = (select(events.c.sender_id).group_by(events.c.sender_id)

@@ -58,7 +58,7 @@ def _expand(value: Any) -> str | None:
     return _VARIABLE.sub(lambda m: os.environ.get(m.group(1), ""), str(value)) or None
 
 
-# Rasa's own SQL store, and ours (the same store, SQLite in WAL mode: bot/rasa_tracker_store.py)
+# Rasa's own SQL store, and ours (the same store, SQLite in WAL mode: bot/rasa/tracker_store.py)
 SQL_TYPES = frozenset({"SQL", "BOT.RASA_TRACKER_STORE.SQLTRACKERSTORE"})
 
 

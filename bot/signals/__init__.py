@@ -4,7 +4,7 @@ Two curated lexicons (`danger.yml`, `person.yml`), a third (`hypothetical.yml`) 
 question asked "just in case" from a person in danger now, and a fourth (`out_of_scope.yml`) of
 questions outside the service that sit near its words, of regular expressions over the message's plain
 form (`normalize.plain`). Both sides use them: the Rasa server's `SignalIntentClassifier`
-(bot/rasa_nlu/signals.py) sets the intent from them on every channel, and the action server checks
+(bot/rasa/nlu/signals.py) sets the intent from them on every channel, and the action server checks
 them again before the knowledge search offers articles. No Rasa import here.
 """
 

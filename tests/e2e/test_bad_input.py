@@ -3,7 +3,7 @@
 import httpx
 import pytest
 
-from bot.channels.checks import UNREADABLE
+from bot.rasa.channels.checks import UNREADABLE
 
 pytestmark = pytest.mark.e2e
 

@@ -80,7 +80,7 @@ class Cluster:
                 for m in [re.search(r'" \d{3} (\S+(?:, \S+)*) [\d.]+$', line)] if m]
 
     def replica_pid(self, port: int) -> int:
-        return _pid(f"bot.rasa_server run .*--port {port} ")
+        return _pid(f"bot.rasa.server run .*--port {port} ")
 
     def action_server_pid(self, port: int) -> int:
         return _pid(f"bot.action_server --actions actions --port {port}$")

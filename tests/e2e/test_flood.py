@@ -16,7 +16,7 @@ import httpx
 import pytest
 import websockets
 
-from bot.channels.limits import TOO_MANY, TOO_MANY_CONNECTIONS
+from bot.rasa.channels.limits import TOO_MANY, TOO_MANY_CONNECTIONS
 from tests.stack import running_stack
 
 pytestmark = pytest.mark.e2e
@@ -197,7 +197,7 @@ def whatsapp(tmp_path_factory):
     registered = yaml.safe_load((ROOT / "credentials.yml").read_text(encoding="utf-8"))
     credentials = work / "credentials.yml"
     credentials.write_text(yaml.safe_dump({name: registered.get(name) for name in
-                                           ("bot.channels.rest.CheckedRestInput", "bot.channels.whatsapp.WhatsAppInput")}))
+                                           ("bot.rasa.channels.rest.CheckedRestInput", "bot.rasa.channels.whatsapp.WhatsAppInput")}))
     with FakeTwilio(TWILIO_SID, TWILIO_TOKEN) as api:
         env = {"TWILIO_ACCOUNT_SID": TWILIO_SID, "TWILIO_AUTH_TOKEN": TWILIO_TOKEN, "TWILIO_WHATSAPP_NUMBER": TWILIO_NUMBER,
                "TWILIO_WEBHOOK_URL": TWILIO_URL, "TWILIO_API_BASE": api.url, "FLOOD_SENDER_PER_MINUTE": str(PER_SENDER)}
@@ -231,5 +231,5 @@ def test_a_flooding_whatsapp_number_is_told_once_and_can_still_opt_out(whatsapp)
     assert not any(TOO_MANY in m.body for m in answered)
     # Still over the limit, "BAJA" is always honoured.
     assert whatsapp_message(stack, flooder, "BAJA", "SM" + "b" * 32).status_code == 200
-    opted_out = "no te enviaremos más mensajes por WhatsApp"  # bot/channels/whatsapp.py OPTED_OUT (Rasa's venv)
+    opted_out = "no te enviaremos más mensajes por WhatsApp"  # bot/rasa/channels/whatsapp.py OPTED_OUT (Rasa's venv)
     api.wait_until(f"whatsapp:{flooder}", lambda ms: any(opted_out in m.body for m in ms), timeout=60)

@@ -32,7 +32,8 @@ pytestmark = pytest.mark.e2e
 
 TEMPLATE = "HX" + secrets.token_hex(16)
 ACCOUNTS = {"ana.asesora@example.org": ("Ana Quispe Mamani", ["advisor"])}
-CHANNELS = ("bot.channels.rest.CheckedRestInput", "bot.channels.telegram.TelegramInput", "bot.channels.whatsapp.WhatsAppInput")
+CHANNELS = ("bot.rasa.channels.rest.CheckedRestInput", "bot.rasa.channels.telegram.TelegramInput",
+            "bot.rasa.channels.whatsapp.WhatsAppInput")
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""With the trained model, the patched Rasa (bot/rasa_patches.py: DIET's inference, the features, the
+"""With the trained model, the patched Rasa (bot/rasa/patches.py: DIET's inference, the features, the
 rule search, the graph runner) parses and predicts exactly like Rasa's own code.
 
 Every held-out question (tests/nlu) is parsed by Rasa's own code, then again twice with the patches
@@ -48,7 +48,7 @@ SCRIPT = textwrap.dedent('''
     original = RasaModel._rasa_predict
     by_rasa = asyncio.run(parse_all())
     predicted_by_rasa = predict_all(by_rasa)
-    from bot import rasa_patches
+    from bot.rasa import patches as rasa_patches
     rasa_patches.apply()
     assert RasaModel._rasa_predict is not original
     calls = []
@@ -96,7 +96,7 @@ FREEZE = textwrap.dedent('''
     import asyncio, gc, sys, types
     from rasa.core import run
     from rasa.core.utils import AvailableEndpoints
-    from bot import rasa_patches
+    from bot.rasa import patches as rasa_patches
     rasa_patches.apply()
     app = types.SimpleNamespace(ctx=types.SimpleNamespace())
     before = gc.get_freeze_count()

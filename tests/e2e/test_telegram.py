@@ -16,8 +16,8 @@ import httpx
 import pytest
 
 from bot import knowledge
-from bot.channels.checks import UNREADABLE
-from bot.channels.telegram_webhook import TEXT_LIMIT, escape
+from bot.rasa.channels.checks import UNREADABLE
+from bot.rasa.channels.telegram_webhook import TEXT_LIMIT, escape
 from tests.fakes.telegram import FakeTelegram, utf16_len
 from tests.stack import ROOT, running_stack
 
@@ -450,7 +450,7 @@ def test_a_short_flood_wait_is_respected(tg, api):
 # --- the webhook registration command, and the channel without configuration ---------------------------------
 def _register(api, **env: str) -> subprocess.CompletedProcess:
     base = {k: v for k, v in os.environ.items() if not k.startswith("TELEGRAM_")}
-    return subprocess.run([str(ROOT / ".venv/bin/python"), "-m", "bot.channels.telegram_webhook"], cwd=ROOT,
+    return subprocess.run([str(ROOT / ".venv/bin/python"), "-m", "bot.rasa.channels.telegram_webhook"], cwd=ROOT,
                           env={**base, "TELEGRAM_API_BASE": api.base_url, **env}, capture_output=True, text=True, timeout=60)
 
 

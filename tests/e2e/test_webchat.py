@@ -1,7 +1,7 @@
 """The web widget in a real headless Chromium against the real Rasa and action servers.
 
 The browser loads the demo page that the Rasa server itself serves (GET /webhooks/web/demo), opens
-the bubble and chats; the widget speaks Socket.IO over a WebSocket to bot/channels/web.py. What a
+the bubble and chats; the widget speaks Socket.IO over a WebSocket to bot/rasa/channels/web.py. What a
 browser would never send (other people's session ids, forged tokens, malformed frames) is sent by
 a small raw Socket.IO client over `websockets`. Screenshots: results/screenshots/webchat*.png.
 """
@@ -24,8 +24,8 @@ import websockets
 from playwright.sync_api import expect, sync_playwright
 
 from bot import knowledge
-from bot.channels.checks import UNREADABLE
-from bot.channels.limits import TOO_MANY
+from bot.rasa.channels.checks import UNREADABLE
+from bot.rasa.channels.limits import TOO_MANY
 from tests.stack import ROOT, free_port, running_stack
 
 pytestmark = pytest.mark.e2e
@@ -503,7 +503,7 @@ def test_malformed_and_huge_events_never_break_the_server(web_stack):
     run(scenario())
     assert web_stack.rasa.poll() is None
     log = (web_stack.log_dir / "rasa.log").read_text().split("Rasa server is up and running")[-1]
-    assert "bot/channels/web.py" not in log and "async handler error" not in log
+    assert "bot/rasa/channels/web.py" not in log and "async handler error" not in log
 
 
 def test_a_flood_from_one_session_is_slowed_down(web_stack):

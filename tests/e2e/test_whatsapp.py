@@ -19,8 +19,8 @@ import yaml
 from twilio.request_validator import RequestValidator
 
 from bot import knowledge
-from bot.channels.checks import UNREADABLE
-from bot.channels.state import ChannelState
+from bot.rasa.channels.checks import UNREADABLE
+from bot.rasa.channels.state import ChannelState
 from bot.store.db import get_engine
 from tests.fakes.twilio import FakeTwilio
 from tests.stack import ROOT, running_stack
@@ -34,7 +34,7 @@ AUTH_TOKEN = secrets.token_hex(16)
 NUMBER = "whatsapp:+14155238886"
 PUBLIC_URL = "https://infomigra.example.gob.pe/webhooks/whatsapp/webhook"
 REPLY_HINT = "Responde con el número de tu opción."
-CHANNELS = ("bot.channels.rest.CheckedRestInput", "bot.channels.whatsapp.WhatsAppInput")
+CHANNELS = ("bot.rasa.channels.rest.CheckedRestInput", "bot.rasa.channels.whatsapp.WhatsAppInput")
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +47,7 @@ def twilio_api():
 def wa(tmp_path_factory, twilio_api):
     """The assistant with the WhatsApp channel as registered in credentials.yml (plus REST)."""
     registered = yaml.safe_load((ROOT / "credentials.yml").read_text(encoding="utf-8"))
-    assert "bot.channels.whatsapp.WhatsAppInput" in registered, "the channel is not registered in credentials.yml"
+    assert "bot.rasa.channels.whatsapp.WhatsAppInput" in registered, "the channel is not registered in credentials.yml"
     work = tmp_path_factory.mktemp("whatsapp")
     credentials = work / "credentials.yml"
     credentials.write_text(yaml.safe_dump({name: registered.get(name) for name in CHANNELS}))

@@ -1,4 +1,4 @@
-"""The REST channel (bot.channels.rest.CheckedRestInput) alone on a Sanic server, for its tests.
+"""The REST channel (bot.rasa.channels.rest.CheckedRestInput) alone on a Sanic server, for its tests.
 
     .venv/bin/python -m tests.fakes.rest_channel_server PORT
 
@@ -14,7 +14,7 @@ import sys
 from rasa.core.channels.channel import UserMessage
 from sanic import Sanic
 
-from bot.channels.rest import CheckedRestInput
+from bot.rasa.channels.rest import CheckedRestInput
 
 
 def main() -> None:

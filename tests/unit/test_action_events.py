@@ -1,12 +1,12 @@
-"""The events the action server receives (bot/action_events.py): the session's start and the last
+"""The events the action server receives (bot/rasa/action_events.py): the session's start and the last
 ACTION_WINDOW_MESSAGES person messages, and what the actions read of them is what they read of the
 whole session (the advisor's transcript, the rating's conversation, the turn before)."""
 
 from actions.feedback import conversation_of
-from bot.action_events import ACTION_WINDOW_MESSAGES, events_for_actions
 from bot.feedback import offer
 from bot.handoff import escalation
 from bot.handoff.store import TRANSCRIPT_LIMIT
+from bot.rasa.action_events import ACTION_WINDOW_MESSAGES, events_for_actions
 
 
 class Clock:

@@ -1,15 +1,15 @@
 """Rasa gives up on a hung action server after ACTION_TIMEOUT_SECONDS, not after five minutes:
-checked in the Rasa venv itself, with `bot.channels` loaded as the server loads it."""
+checked in the Rasa venv itself, with `bot.rasa.channels` loaded as the server loads it."""
 
 import textwrap
 
-from bot.action_timeout import DEFAULT_SECONDS, seconds
+from bot.rasa.action_timeout import DEFAULT_SECONDS, seconds
 from tests.rasa_venv import run_in_rasa
 
 SCRIPT = textwrap.dedent('''
     import asyncio, os, sys, time
     from aiohttp import web
-    import bot.channels  # noqa: F401  what credentials.yml makes the Rasa server import first
+    import bot.rasa.channels  # noqa: F401  what credentials.yml makes the Rasa server import first
     from rasa.core.actions import action
     from rasa.core.actions.action import RemoteAction
     from rasa.shared.core.domain import Domain

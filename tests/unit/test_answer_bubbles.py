@@ -65,9 +65,9 @@ SCRIPT = r"""
 import asyncio, copy, json, sys
 from types import SimpleNamespace
 
-from bot.channels import whatsapp as wa
-from bot.channels.telegram import TelegramOutput
-from bot.channels.web import WebOutput
+from bot.rasa.channels import whatsapp as wa
+from bot.rasa.channels.telegram import TelegramOutput
+from bot.rasa.channels.web import WebOutput
 
 answers = json.load(sys.stdin)
 

@@ -2,8 +2,8 @@ import asyncio
 
 import pytest
 
-from bot.channels.checks import is_readable, neutralize
-from bot.channels.serial import SenderLocks
+from bot.rasa.channels.checks import is_readable, neutralize
+from bot.rasa.channels.serial import SenderLocks
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,7 @@ import asyncio
 
 import pytest
 
-from bot.channels.state import KEEP_BUTTONS, ChannelState
+from bot.rasa.channels.state import KEEP_BUTTONS, ChannelState
 from tests.databases import migrated_engine
 
 

@@ -1,5 +1,5 @@
 """A turn that failed or answered nothing is never silence, unless an advisor has the conversation
-(bot/channels/turns.py): checked in the Rasa venv, where the channels run."""
+(bot/rasa/channels/turns.py): checked in the Rasa venv, where the channels run."""
 
 import subprocess
 import textwrap
@@ -9,7 +9,7 @@ from tests.conftest import ROOT
 SCRIPT = textwrap.dedent('''
     import asyncio, types
     from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
-    from bot.channels.turns import run_turn, technical_problem
+    from bot.rasa.channels.turns import run_turn, technical_problem
 
     class Tracker:
         def __init__(self, paused): self.paused = paused

@@ -1,5 +1,5 @@
 """Countries however they are written: `bot.countries.find` and `normalize` (here), and the Rasa
-component `bot.rasa_nlu.countries.CountryExtractor` (checked in the Rasa venv itself, like
+component `bot.rasa.nlu.countries.CountryExtractor` (checked in the Rasa venv itself, like
 tests/unit/test_rasa_patches.py)."""
 
 import json
@@ -587,11 +587,11 @@ SCRIPT = textwrap.dedent('''
     from rasa.shared.data import TrainingType
     from rasa.shared.nlu.training_data.message import Message
     from rasa.shared.nlu.training_data.training_data import TrainingData
-    from bot.rasa_nlu.countries import CountryExtractor
+    from bot.rasa.nlu.countries import CountryExtractor
 
     config = {"recipe": "default.v1", "language": "es", "policies": [], "pipeline": [
         {"name": "WhitespaceTokenizer"}, {"name": "RegexEntityExtractor"},
-        {"name": "bot.rasa_nlu.countries.CountryExtractor"}, {"name": "EntitySynonymMapper"}]}
+        {"name": "bot.rasa.nlu.countries.CountryExtractor"}, {"name": "EntitySynonymMapper"}]}
     graph = DefaultV1Recipe().graph_config_for_recipe(config, {}, TrainingType.NLU)
     nodes = [n for n in graph.predict_schema.nodes.values() if n.uses is CountryExtractor]
     trained = [n for n in graph.train_schema.nodes.values() if n.uses is CountryExtractor]

@@ -1,4 +1,4 @@
-"""The cue component (bot/rasa_nlu/cues.py) overrules DIET only where it may: when DIET is unsure, when
+"""The cue component (bot/rasa/nlu/cues.py) overrules DIET only where it may: when DIET is unsure, when
 DIET chose a menu or the contact, and, for the intents the countries tell apart, a line-4 intent;
 never a danger signal, a request for a person or a button. Run in the Rasa venv, where it runs."""
 
@@ -10,7 +10,7 @@ from tests.rasa_venv import run_in_rasa
 SCRIPT = textwrap.dedent('''
     import json
     from rasa.shared.nlu.training_data.message import Message
-    from bot.rasa_nlu.cues import CueIntentClassifier
+    from bot.rasa.nlu.cues import CueIntentClassifier
 
     component = CueIntentClassifier({**CueIntentClassifier.get_default_config()})
     cases = json.loads(INPUT)

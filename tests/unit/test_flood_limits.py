@@ -1,10 +1,10 @@
-"""The flood limits of the public channels (bot/channels/limits.py), on a clock the test drives."""
+"""The flood limits of the public channels (bot/rasa/channels/limits.py), on a clock the test drives."""
 
 from __future__ import annotations
 
 import pytest
 
-from bot.channels.limits import TOO_MANY, FloodGuard, RateLimit, client_address, trusted_networks
+from bot.rasa.channels.limits import TOO_MANY, FloodGuard, RateLimit, client_address, trusted_networks
 
 
 class Clock:

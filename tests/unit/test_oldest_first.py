@@ -1,4 +1,4 @@
-"""Messages take their turns on the CPU oldest first (bot/oldest_first.py), on asyncio's loop and on
+"""Messages take their turns on the CPU oldest first (bot/rasa/oldest_first.py), on asyncio's loop and on
 uvloop (the Rasa server's, through Sanic), and nothing is lost on the way: results, errors,
 cancellations, nested calls."""
 
@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import uvloop
 
-from bot.oldest_first import OldestFirst
+from bot.rasa.oldest_first import OldestFirst
 
 LOOPS = {"asyncio": asyncio.new_event_loop, "uvloop": uvloop.new_event_loop}
 

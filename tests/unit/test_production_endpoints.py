@@ -73,7 +73,7 @@ def test_every_variable_of_the_production_endpoints_is_substituted_with_the_righ
     assert action["kwargs"]["enable_selective_domain"] == [True, "bool"]
 
     tracker = out["tracker_store"]
-    assert tracker["type"] == "bot.rasa_tracker_store.SQLTrackerStore" and tracker["url"] == "db.internal"
+    assert tracker["type"] == "bot.rasa.tracker_store.SQLTrackerStore" and tracker["url"] == "db.internal"
     assert tracker["kwargs"] == {"cache_size": [1000, "int"], "shared": [True, "bool"], "dialect": ["postgresql", "str"],
                                  "port": ["5433", "str"], "db": ["rasa", "str"], "username": ["rasa_user", "str"],
                                  "password": ["12345", "str"]}
@@ -81,7 +81,7 @@ def test_every_variable_of_the_production_endpoints_is_substituted_with_the_righ
     assert out["tracker_url"] == {"port": [5433, "int"], "password": "12345", "host": "db.internal"}
 
     lock = out["lock_store"]
-    assert lock["type"] == "bot.rasa_lock_store.FifoRedisLockStore" and lock["url"] == "redis.internal"
+    assert lock["type"] == "bot.rasa.lock_store.FifoRedisLockStore" and lock["url"] == "redis.internal"
     assert lock["kwargs"] == {"port": ["6380", "str"], "password": ["r3dis", "str"], "use_ssl": ["false", "str"],
                               "db": [1, "int"], "key_prefix": ["infomigra", "str"]}
     # the text "false" must not turn SSL on, as it would in Rasa's own RedisLockStore (any non-empty text is true)

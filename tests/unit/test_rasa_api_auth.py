@@ -1,5 +1,5 @@
 """Rasa's HTTP API is reached with short-lived admin JWTs, never with `?token=`, and Rasa's API never
-starts without a JWT secret from the environment (bot/rasa_server.py, bot/rasa_jwt.py).
+starts without a JWT secret from the environment (bot/rasa/server.py, bot/rasa_jwt.py).
 
 The desk's client (bot/handoff/rasa_api.py) is checked against a real HTTP server on loopback that
 verifies the JWT as Rasa does (tests/fakes/rasa_events.py); tests/e2e/test_security.py checks the
@@ -15,8 +15,8 @@ import jwt
 import pytest
 
 from bot.handoff.rasa_api import RasaApi, RasaRefused, RasaUnavailable
+from bot.rasa.server import rasa_argv
 from bot.rasa_jwt import admin_token
-from bot.rasa_server import rasa_argv
 from tests.fakes.rasa_events import FakeRasa
 
 SECRET = secrets.token_urlsafe(32)

@@ -1,4 +1,4 @@
-"""The Redis lock store (bot/rasa_lock_store.py) against the real Redis on 127.0.0.1:6379, run in the
+"""The Redis lock store (bot/rasa/lock_store.py) against the real Redis on 127.0.0.1:6379, run in the
 Rasa venv. Each test has its own key prefix. Scenarios are sequenced by the state in Redis (who is in
 the queue, who holds the lock) and by the store's own counts, never by how long something took."""
 
@@ -14,7 +14,7 @@ from tests.databases import ensure_redis
 
 PRELUDE = textwrap.dedent('''
     import asyncio, json, os, signal, subprocess, sys
-    from bot.rasa_lock_store import FifoRedisLockStore
+    from bot.rasa.lock_store import FifoRedisLockStore
 
     PREFIX = sys.argv[1]
     CONVERSATION = "whatsapp:+51999000111"

@@ -118,7 +118,7 @@ SCRIPT = textwrap.dedent('''
     stacked_by_rasa, fakes_by_rasa = stacked(), fakes()
     assert sum(1 for entry in stacked_by_rasa if entry[0] == "error") >= 1
     rasas_get_possible_keys = RulePolicy._get_possible_keys
-    from bot import rasa_patches
+    from bot.rasa import patches as rasa_patches
     rasa_patches.apply()
     assert RemoteAction._validate_action_result is not original
     after = [outcome(RemoteAction._validate_action_result, c) for c in cases]
@@ -144,10 +144,10 @@ SCRIPT = textwrap.dedent('''
     assert patched == [rasas_get_possible_keys(policy, shaped, states) for states in conversations]
     assert sum(1 for keys in patched if keys) >= 40
     assert stacked() == stacked_by_rasa and fakes() == fakes_by_rasa
-    assert Features._combine_sparse_features.__module__ == "bot.rasa_patches"
+    assert Features._combine_sparse_features.__module__ == "bot.rasa.patches"
     from rasa.core.processor import MessageProcessor  # messages run in turns (tests/unit/test_oldest_first.py)
     assert MessageProcessor.handle_message.__qualname__.endswith("handle_message_oldest_first")
-    assert model_data_utils._create_fake_features.__module__ == "bot.rasa_patches"
+    assert model_data_utils._create_fake_features.__module__ == "bot.rasa.patches"
     assert lookup("user") is UserUttered and lookup("no_such_event").startswith("error:")
     print("same")
 ''')

@@ -1,4 +1,4 @@
-"""`python -m bot.rasa_server` applies our changes to Rasa for `run`, `shell` and `test` (so `rasa test`
+"""`python -m bot.rasa.server` applies our changes to Rasa for `run`, `shell` and `test` (so `rasa test`
 predicts with the code the server runs), not for training, and refuses a Rasa version the patches were
 not written for. Checked in the Rasa venv itself."""
 
@@ -6,7 +6,7 @@ import textwrap
 
 import pytest
 
-from bot.rasa_patches import RASA_VERSION, WrongRasaVersion, check_version
+from bot.rasa.patches import RASA_VERSION, WrongRasaVersion, check_version
 from tests.rasa_venv import run_in_rasa
 
 SCRIPT = textwrap.dedent('''
@@ -15,14 +15,14 @@ SCRIPT = textwrap.dedent('''
     version, command = sys.argv[1], sys.argv[2]
     rasa.__version__ = version
     sys.argv = ["rasa", command, "--help"]
-    from bot import rasa_server
+    from bot.rasa import server as rasa_server
     try:
         rasa_server.main()
     except SystemExit as stop:
         print("exit:", stop.code if isinstance(stop.code, str) else "")
     from rasa.core.policies.rule_policy import RulePolicy
     from rasa.core.actions import action
-    print("patched:", RulePolicy._get_possible_keys.__module__ == "bot.rasa_patches",
+    print("patched:", RulePolicy._get_possible_keys.__module__ == "bot.rasa.patches",
           "timeout:", action.DEFAULT_REQUEST_TIMEOUT)
 ''')
 
@@ -45,7 +45,7 @@ def test_training_runs_rasa_as_it_is():
 
 def test_another_rasa_version_is_refused_before_anything_runs():
     out = launch("3.6.22", "run")
-    assert "exit: bot.rasa_server: bot/rasa_patches.py replaces internals of Rasa 3.6.21 and this is Rasa 3.6.22" in out
+    assert "exit: bot.rasa.server: bot/rasa/patches.py replaces internals of Rasa 3.6.21 and this is Rasa 3.6.22" in out
     assert "patched: False" in out
 
 

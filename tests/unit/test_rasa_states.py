@@ -1,5 +1,5 @@
-"""Long sessions (issue 15): the states carried forward from message to message (bot/rasa_states.py and
-its patches in bot/rasa_patches.py) are Rasa's, and so are the policies' predictions.
+"""Long sessions (issue 15): the states carried forward from message to message (bot/rasa/states.py and
+its patches in bot/rasa/patches.py) are Rasa's, and so are the policies' predictions.
 
 A conversation of a few hundred events is driven turn by turn with the project's domain and a
 RulePolicy and a MemoizationPolicy (max_history 5, as config.yml) trained on the project's rules and
@@ -14,7 +14,7 @@ on the same tracker objects the server uses (the one kept by the store, the copi
 import json
 import textwrap
 
-from bot.action_events import ACTION_WINDOW_MESSAGES
+from bot.rasa.action_events import ACTION_WINDOW_MESSAGES
 from tests.rasa_venv import run_in_rasa
 
 SCRIPT = textwrap.dedent('''
@@ -40,12 +40,12 @@ SCRIPT = textwrap.dedent('''
 
     patched = sys.argv[1] == "patched"
     if patched:
-        from bot import rasa_patches
+        from bot.rasa import patches as rasa_patches
         rasa_patches.apply()
     remote = RemoteAction("action_answer_topic", EndpointConfig("http://127.0.0.1:9/webhook",
                                                                 enable_selective_domain=True))
 
-    from bot.action_events import events_for_actions
+    from bot.rasa.action_events import events_for_actions
 
     def body(tracker):
         """The JSON the action server receives: Rasa's, with the events the actions read (the window)."""
@@ -168,7 +168,7 @@ SCRIPT = textwrap.dedent('''
         for event in list(tracker.events)[len(kept.events):]:
             kept.update(event)
         if patched:
-            from bot import rasa_states
+            from bot.rasa import states as rasa_states
             rasa_states.prepare_like(kept, tracker)
     json.dump({"events": len(kept.events), "hidden": hidden_turns, "record": record}, sys.stdout)
 ''')

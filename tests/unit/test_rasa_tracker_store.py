@@ -1,4 +1,4 @@
-"""Our tracker store (bot/rasa_tracker_store.py) stores and reads back exactly what Rasa's SQL store does.
+"""Our tracker store (bot/rasa/tracker_store.py) stores and reads back exactly what Rasa's SQL store does.
 
 Checked in the Rasa venv, against Rasa's own `SQLTrackerStore` reading the same SQLite file: the rows
 written, the trackers read back (from the cache and after it), a new session, evictions and a
@@ -15,7 +15,7 @@ SCRIPT = textwrap.dedent('''
     from rasa.core.tracker_store import SQLTrackerStore as RasaStore
     from rasa.shared.core.domain import Domain
     from rasa.shared.core.events import (ActionExecuted, BotUttered, SessionStarted, SlotSet, UserUttered)
-    from bot.rasa_tracker_store import SQLTrackerStore
+    from bot.rasa.tracker_store import SQLTrackerStore
 
     path = sys.argv[1]
     domain = Domain.load("domain.yml")
@@ -137,7 +137,7 @@ ERASE_SCRIPT = textwrap.dedent('''
     import asyncio, sqlite3, sys
     from rasa.shared.core.domain import Domain
     from rasa.shared.core.events import ActionExecuted, BotUttered, SessionStarted, UserUttered
-    from bot.rasa_tracker_store import ERASE_ACTION, LatestSessions, SQLTrackerStore
+    from bot.rasa.tracker_store import ERASE_ACTION, LatestSessions, SQLTrackerStore
 
     path = sys.argv[1]
     domain = Domain.load("domain.yml")

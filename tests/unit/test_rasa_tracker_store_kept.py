@@ -1,9 +1,9 @@
-"""The tracker our store keeps for a conversation (bot/rasa_tracker_store.py, issue 15) is the database's.
+"""The tracker our store keeps for a conversation (bot/rasa/tracker_store.py, issue 15) is the database's.
 
 The store keeps the tracker of each cached conversation and applies each save's new events to it
 instead of rebuilding it from every row at every message. Checked in the Rasa venv, against Rasa's own
 `SQLTrackerStore` reading the same SQLite file, message after message of a long conversation (with the
-patches of bot/rasa_patches.py applied, as in the server): the trackers read back are equal in events,
+patches of bot/rasa/patches.py applied, as in the server): the trackers read back are equal in events,
 state, slots, loop, applied events and past states; a tracker changed but not saved (a failed turn)
 leaves nothing behind; a new session, a failed write, an eviction and an erasure are read back as the
 database has them; and without the cache (several Rasa processes) every read is the database's.
@@ -23,8 +23,8 @@ SCRIPT = textwrap.dedent('''
     from rasa.shared.core.events import (ActionExecuted, ActiveLoop, BotUttered, SessionStarted, SlotSet, UserUttered,
                                          UserUtteranceReverted)
     from rasa.shared.core.trackers import EventVerbosity
-    from bot import rasa_patches
-    from bot.rasa_tracker_store import ERASE_ACTION, SQLTrackerStore
+    from bot.rasa import patches as rasa_patches
+    from bot.rasa.tracker_store import ERASE_ACTION, SQLTrackerStore
 
     rasa_patches.apply()
     path = sys.argv[1]

@@ -1,4 +1,4 @@
-"""Several Rasa processes on one database (bot/rasa_tracker_store.py, `shared: true`, issue 15): each keeps
+"""Several Rasa processes on one database (bot/rasa/tracker_store.py, `shared: true`, issue 15): each keeps
 its cache and its kept trackers, and what it reads is still the database's.
 
 Two of our stores (two Rasa processes) and Rasa's own `SQLTrackerStore` on the same database, SQLite and
@@ -28,8 +28,8 @@ SCRIPT = textwrap.dedent('''
     from rasa.shared.core.domain import Domain
     from rasa.shared.core.events import ActionExecuted, BotUttered, SessionStarted, SlotSet, UserUttered
     from rasa.shared.core.trackers import EventVerbosity
-    from bot import rasa_patches
-    from bot.rasa_tracker_store import ERASE_ACTION, SQLTrackerStore
+    from bot.rasa import patches as rasa_patches
+    from bot.rasa.tracker_store import ERASE_ACTION, SQLTrackerStore
 
     rasa_patches.apply()
     config = json.loads(sys.argv[1])

@@ -1,7 +1,7 @@
 """The REST channel is not public: `Authorization: Bearer <REST_CHANNEL_TOKEN>` or 401, no token
 configured: 503 for everyone, and a client's `metadata` never reaches Rasa.
 
-The real channel (bot/channels/rest.py) on a real Sanic server in Rasa's environment
+The real channel (bot/rasa/channels/rest.py) on a real Sanic server in Rasa's environment
 (tests/fakes/rest_channel_server.py), which answers each message with what the channel handed on.
 """
 

@@ -3,7 +3,7 @@ characters, commands, configuration. The fake Bot API's HTML parser stands in fo
 
 import pytest
 
-from bot.channels.telegram_webhook import (
+from bot.rasa.channels.telegram_webhook import (
     COMMANDS,
     TEXT_LIMIT,
     TelegramConfig,

@@ -2,7 +2,7 @@
 
 Rasa 3.6 takes text that starts with "/" (after `str.strip()`) as an intent with entities, without
 the NLU (RegexMessageHandler), and `/restart` is the one intent it handles while an advisor has
-the conversation. `neutralize` (bot/channels/checks.py) drops the whole leading run of blanks and
+the conversation. `neutralize` (bot/rasa/channels/checks.py) drops the whole leading run of blanks and
 slashes of any kind from typed text; these tests check it on known attacks, over all of Unicode,
 with generated prefixes and payloads, and then through each channel's real input code and Rasa's
 own parser (tests/typed_text_probe.py under `.venv/bin/python`).
@@ -20,7 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.channels.checks import (
+from bot.rasa.channels.checks import (
     RASA_DEFAULT_INTENTS,
     SLASHES,
     forced_intent,
@@ -28,8 +28,8 @@ from bot.channels.checks import (
     neutralize,
     without_default_intents,
 )
-from bot.channels.state import ChannelState
-from bot.channels.telegram_webhook import COMMANDS, command_payload, looks_like_command
+from bot.rasa.channels.state import ChannelState
+from bot.rasa.channels.telegram_webhook import COMMANDS, command_payload, looks_like_command
 from tests.databases import migrated_engine
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -1,9 +1,9 @@
-"""The web widget's session tokens, origin policy and history (bot/channels/web_session.py)."""
+"""The web widget's session tokens, origin policy and history (bot/rasa/channels/web_session.py)."""
 
 import logging
 import uuid
 
-from bot.channels.web_session import SessionTokens, history_messages, origin_policy, sender_for, session_secret
+from bot.rasa.channels.web_session import SessionTokens, history_messages, origin_policy, sender_for, session_secret
 
 SECRET = b"a-long-test-secret-0123456789"
 

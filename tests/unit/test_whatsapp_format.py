@@ -21,7 +21,7 @@ from urllib.parse import parse_qs, urlencode
 
 from twilio.request_validator import RequestValidator
 
-from bot.channels import whatsapp as wa
+from bot.rasa.channels import whatsapp as wa
 
 def parts(outbound):
     return [dataclasses.asdict(o) for o in outbound]

@@ -21,7 +21,7 @@ database stays the only record (every save is committed before the answer leaves
 saves reading back what this process wrote.
 
 Long sessions (issue 15). Rebuilding the tracker from every row of the session at every message made
-a message's cost grow with the session (with the policies' replays, bot/rasa_states.py). So the cache
+a message's cost grow with the session (with the policies' replays, bot/rasa/states.py). So the cache
 also keeps, once a conversation has been read, the tracker built from its rows, and a save applies its
 new events to it, read back from the JSON just written (`deserialise_events`, as `from_dict` reads
 rows), instead of a rebuild; `retrieve` hands out a copy (`copy_tracker`: the processor changes what it
@@ -53,7 +53,7 @@ Conversations left alone for longer than CACHE_IDLE_SECONDS are read again from 
 rather than from the cache, and dropped from memory, so a conversation deleted by the retention
 job (bot.privacy.retention: whole conversations idle for months) never comes back from memory.
 
-Configured in endpoints.yml as `type: bot.rasa_tracker_store.SQLTrackerStore` with the keys of
+Configured in endpoints.yml as `type: bot.rasa.tracker_store.SQLTrackerStore` with the keys of
 Rasa's `type: SQL`, plus `cache_size` and `shared`. With any other dialect than SQLite (PostgreSQL)
 only the cache applies.
 """
@@ -76,8 +76,8 @@ from rasa.shared.core.events import ActionExecuted, Event, SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY
 
-from bot import rasa_states
-from bot.rasa_states import copy_tracker
+from bot.rasa import states as rasa_states
+from bot.rasa.states import copy_tracker
 
 logger = logging.getLogger(__name__)
 
@@ -361,7 +361,7 @@ class SQLTrackerStore(tracker_store.SQLTrackerStore):
         """The kept tracker of `cached` with the events of the new `rows` applied, read from their JSON as
         `retrieve` would read them, so that it is the tracker of `merged`; None where only a rebuild gives
         that (nothing kept, or a new session that leaves rows out). The states the policies read from
-        `saved` are carried forward on it too (bot/rasa_states.py)."""
+        `saved` are carried forward on it too (bot/rasa/states.py)."""
         kept = self.cache.tracker(sender_id) if cached is not None else None
         if kept is None or len(merged) != len(cached) + len(rows):
             return None

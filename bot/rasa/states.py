@@ -26,7 +26,7 @@ gains kinds of states, each computed from its events alone).
 What is handed out is always fresh: `past_states` returns new state dictionaries (the featurizers delete
 keys from them; sub-states shared in Rasa's are shared in the copies), `applied_events` a new list.
 `tail_states` gives only the last `k` states, for the featurizers that keep only those
-(bot/rasa_patches.py).
+(bot/rasa/patches.py).
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ from rasa.shared.core.events import (
 from rasa.shared.core.trackers import DialogueStateTracker
 
 ATTR = "_infomigra_progress"
-# Rasa's own methods, before bot/rasa_patches.py routes the tracker's through this module.
+# Rasa's own methods, before bot/rasa/patches.py routes the tracker's through this module.
 rasa_applied_events = DialogueStateTracker.applied_events
 rasa_past_states = DialogueStateTracker.past_states
 
@@ -229,7 +229,7 @@ def progress_of(tracker: DialogueStateTracker) -> Progress:
 
 def session_start(tracker: DialogueStateTracker) -> SessionStarted | None:
     """The tracker's latest `SessionStarted` event, or None: from its progress and the events after it,
-    without going through the whole session (the action server's window, bot/action_events.py)."""
+    without going through the whole session (the action server's window, bot/rasa/action_events.py)."""
     progress = getattr(tracker, ATTR, None)
     events = tracker.events
     if progress is None or not progress.matches(tracker):

@@ -1,8 +1,8 @@
 """The Telegram side of the channel that needs no Rasa, and the command that registers the webhook.
 
-    .venv/bin/python -m bot.channels.telegram_webhook            # setWebhook (+ the command menu)
-    .venv/bin/python -m bot.channels.telegram_webhook --info     # getWebhookInfo
-    .venv/bin/python -m bot.channels.telegram_webhook --delete   # deleteWebhook
+    .venv/bin/python -m bot.rasa.channels.telegram_webhook            # setWebhook (+ the command menu)
+    .venv/bin/python -m bot.rasa.channels.telegram_webhook --info     # getWebhookInfo
+    .venv/bin/python -m bot.rasa.channels.telegram_webhook --delete   # deleteWebhook
 
 Environment:
 - TELEGRAM_BOT_TOKEN       the bot's token from @BotFather
@@ -13,7 +13,7 @@ Environment:
                            "{token}" inside it is replaced instead
 
 The formatting helpers (HTML escaping, splitting at Telegram's 4,096 characters, commands) live
-here too, so that they can be tested without Rasa (`bot/channels/telegram.py` imports them).
+here too, so that they can be tested without Rasa (`bot/rasa/channels/telegram.py` imports them).
 """
 
 from __future__ import annotations
@@ -199,7 +199,7 @@ async def _register(config: TelegramConfig, action: str, drop_pending: bool) -> 
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bot.channels.telegram_webhook",
+    parser = argparse.ArgumentParser(prog="python -m bot.rasa.channels.telegram_webhook",
                                      description="Register the Telegram webhook of the assistant (setWebhook with the secret).")
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--info", action="store_true", help="show the webhook Telegram has now")

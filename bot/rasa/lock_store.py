@@ -34,7 +34,7 @@ arrived, so a message that waited still gets the whole lifetime. A waiter that h
 after `max_wait` seconds (default twice the lifetime) gives up with Rasa's `LockError`, as Rasa's
 own tickets expire.
 
-Configured in endpoints as `type: bot.rasa_lock_store.FifoRedisLockStore` with the keys of Rasa's
+Configured in endpoints as `type: bot.rasa.lock_store.FifoRedisLockStore` with the keys of Rasa's
 `type: redis` (url, port, db, username, password, use_ssl, ssl_certfile, ssl_keyfile, ssl_ca_certs,
 key_prefix, socket_timeout), plus `waiter_lease` and `max_wait` (seconds). Values read from
 environment variables arrive as text and are converted here. Only `lock()` is implemented: it is

@@ -5,7 +5,7 @@ the shared id "default", and lets the client choose `input_channel`. This one an
 reason in Spanish to a malformed request, keeps every sender in its own conversation, and answers
 a message without letters politely without running the assistant. A turn that failed or answered
 nothing (the action server down or too slow) answers the technical-problem message, as the other
-channels do (bot/channels/turns.py), never an empty list.
+channels do (bot/rasa/channels/turns.py), never an empty list.
 
 It is not public: every POST must carry `Authorization: Bearer <REST_CHANNEL_TOKEN>` (compared in
 constant time), else 401; with REST_CHANNEL_TOKEN unset the webhook answers 503 to everyone rather
@@ -28,10 +28,10 @@ from sanic.exceptions import InvalidUsage
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.channels.checks import MAX_MESSAGE_CHARS, SENDER_PATTERN, UNREADABLE, is_readable, without_default_intents
-from bot.channels.limits import TOO_MANY, FloodGuard
-from bot.channels.serial import SenderLocks
-from bot.channels.turns import run_turn, technical_problem
+from bot.rasa.channels.checks import MAX_MESSAGE_CHARS, SENDER_PATTERN, UNREADABLE, is_readable, without_default_intents
+from bot.rasa.channels.limits import TOO_MANY, FloodGuard
+from bot.rasa.channels.serial import SenderLocks
+from bot.rasa.channels.turns import run_turn, technical_problem
 
 logger = logging.getLogger(__name__)
 

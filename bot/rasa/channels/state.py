@@ -19,7 +19,7 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from bot.channels.checks import RASA_DEFAULT_INTENTS, forced_intent
+from bot.rasa.channels.checks import RASA_DEFAULT_INTENTS, forced_intent
 from bot.store.clock import now
 from bot.store.db import get_engine
 from bot.store.schema import button_choices, contacts, seen_messages

@@ -23,7 +23,7 @@ from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KE
 from rasa.shared.nlu.training_data.message import Message
 
 from bot import signals
-from bot.rasa_nlu.intents import decide
+from bot.rasa.nlu.intents import decide
 
 DANGER_INTENT = "senal_de_peligro"
 PERSON_INTENT = "pedir_asesor"

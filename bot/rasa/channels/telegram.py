@@ -20,7 +20,7 @@ as new ones, lets button payloads and typed `/intent{...}` text through, and cra
   reach the person (a failed push raises, so the caller learns it was not delivered).
 
 Environment: TELEGRAM_BOT_TOKEN, TELEGRAM_WEBHOOK_SECRET (required), TELEGRAM_API_BASE (default
-https://api.telegram.org/bot), TELEGRAM_WEBHOOK_URL (used by `python -m bot.channels.telegram_webhook`).
+https://api.telegram.org/bot), TELEGRAM_WEBHOOK_URL (used by `python -m bot.rasa.channels.telegram_webhook`).
 """
 
 from __future__ import annotations
@@ -43,12 +43,13 @@ from telegram import Bot, Chat, ChatMember, InlineKeyboardButton, InlineKeyboard
 from telegram.constants import ChatAction, ParseMode
 from telegram.error import RetryAfter, TelegramError
 
-from bot.channels.checks import MAX_MESSAGE_CHARS, UNREADABLE, is_readable, neutralize
-from bot.channels.conversation import is_paused
-from bot.channels.limits import TOO_MANY, FloodGuard
-from bot.channels.serial import SenderLocks
-from bot.channels.state import ChannelState
-from bot.channels.telegram_webhook import (
+from bot.logsafe import masked
+from bot.rasa.channels.checks import MAX_MESSAGE_CHARS, UNREADABLE, is_readable, neutralize
+from bot.rasa.channels.conversation import is_paused
+from bot.rasa.channels.limits import TOO_MANY, FloodGuard
+from bot.rasa.channels.serial import SenderLocks
+from bot.rasa.channels.state import ChannelState
+from bot.rasa.channels.telegram_webhook import (
     CALLBACK_DATA_LIMIT,
     TelegramConfig,
     command_payload,
@@ -58,8 +59,7 @@ from bot.channels.telegram_webhook import (
     split_message,
     unknown_command_answer,
 )
-from bot.channels.turns import run_turn, technical_problem
-from bot.logsafe import masked
+from bot.rasa.channels.turns import run_turn, technical_problem
 
 logger = logging.getLogger(__name__)
 
@@ -220,7 +220,7 @@ class TelegramInput(InputChannel):
 
     def __init__(self, config: TelegramConfig, state: ChannelState | None = None, guard: FloodGuard | None = None):
         self.config = config
-        # Flood limits per chat (bot/channels/limits.py); updates come from Telegram's servers, so no address.
+        # Flood limits per chat (bot/rasa/channels/limits.py); updates come from Telegram's servers, so no address.
         self.guard = guard or FloodGuard.from_env()
         self.configured = not config.missing()
         self.bot: Bot | None = make_bot(config) if self.configured else None

@@ -7,7 +7,7 @@ action server would wait five minutes for nothing (and the conversation's lock e
 So the value `RemoteAction.run` reads is set when our channels load, to ACTION_TIMEOUT_SECONDS
 (default 10; our actions answer in milliseconds); a call that takes longer raises
 `asyncio.TimeoutError`, which Rasa logs and swallows, and the channel apologises
-(bot/channels/turns.py). Other endpoints keep Rasa's value.
+(bot/rasa/channels/turns.py). Other endpoints keep Rasa's value.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ def apply() -> float | None:
     """Set the action server's timeout in the Rasa server; returns it (None outside the Rasa venv)."""
     try:
         from rasa.core.actions import action
-    except ImportError:  # our services' environment imports bot.channels too (tests): no Rasa to set
+    except ImportError:  # our services' environment imports bot.rasa.channels too (tests): no Rasa to set
         return None
     action.DEFAULT_REQUEST_TIMEOUT = seconds()
     return action.DEFAULT_REQUEST_TIMEOUT

@@ -2,7 +2,7 @@
 
 Rasa swallows a failed custom action: `MessageProcessor._run_action` catches the action server's
 errors (down: `RasaException` "Failed to execute custom action"; too slow: `asyncio.TimeoutError`,
-see bot/action_timeout.py), logs them, drops the action's events and goes on predicting, so the
+see bot/rasa/action_timeout.py), logs them, drops the action's events and goes on predicting, so the
 turn ends without a word and `on_new_message` returns normally. Every turn of this assistant
 answers something, except while an advisor has the conversation (Rasa paused it: the message goes
 to the advisor and Rasa answers nothing). So a turn that raised, or that answered nothing in a
@@ -18,8 +18,8 @@ from typing import Any
 
 from rasa.core.channels.channel import UserMessage
 
-from bot.channels.conversation import agent_of, is_paused
 from bot.logsafe import masked
+from bot.rasa.channels.conversation import agent_of, is_paused
 
 logger = logging.getLogger(__name__)
 

@@ -36,7 +36,7 @@ def events_for_actions(events: Reversible[Any], messages: int = ACTION_WINDOW_ME
     """The session's start and the events from the `messages`-th latest person message on, oldest
     first. Rasa events (`type_name`) or their dictionaries (`"event"`). `session_start`, when the caller
     knows it (the latest `session_started` event, or None if there is none), saves looking for it
-    before the window (bot/rasa_states.py keeps it)."""
+    before the window (bot/rasa/states.py keeps it)."""
     kept: list[Any] = []
     users = 0
     older = reversed(events)

@@ -49,12 +49,12 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.channels.checks import MAX_MESSAGE_CHARS, UNREADABLE, is_readable, neutralize
-from bot.channels.conversation import agent_of, is_paused
-from bot.channels.limits import TOO_MANY, FloodGuard
-from bot.channels.serial import SenderLocks
-from bot.channels.turns import run_turn, technical_problem
 from bot.logsafe import masked, scrubbed
+from bot.rasa.channels.checks import MAX_MESSAGE_CHARS, UNREADABLE, is_readable, neutralize
+from bot.rasa.channels.conversation import agent_of, is_paused
+from bot.rasa.channels.limits import TOO_MANY, FloodGuard
+from bot.rasa.channels.serial import SenderLocks
+from bot.rasa.channels.turns import run_turn, technical_problem
 
 logger = logging.getLogger(__name__)
 
@@ -393,7 +393,7 @@ class WhatsAppInput(InputChannel):
         if missing:
             logger.warning("WhatsApp channel disabled (missing or invalid: %s); its webhook answers 503.", ", ".join(missing))
         self.locks = SenderLocks()
-        # Flood limits per number (bot/channels/limits.py); every request comes from Twilio, so no address.
+        # Flood limits per number (bot/rasa/channels/limits.py); every request comes from Twilio, so no address.
         self.guard = FloodGuard.from_env()
         self._state: Any = None
         self._twilio: Any = None
@@ -408,7 +408,7 @@ class WhatsAppInput(InputChannel):
     @property
     def state(self) -> Any:
         if self._state is None:
-            from bot.channels.state import ChannelState
+            from bot.rasa.channels.state import ChannelState
 
             self._state = ChannelState()
         return self._state
@@ -559,7 +559,7 @@ class WhatsAppInput(InputChannel):
         # Writing again re-subscribes; the time of this message starts a new 24-hour window.
         _, payload = await asyncio.gather(self.state.touch(sender, CHANNEL, opted_out=False), self._payload(inbound, text))
         async def turn(message_text: str) -> None:
-            """Rasa's turn; an apology instead of silence when it failed (bot/channels/turns.py)."""
+            """Rasa's turn; an apology instead of silence when it failed (bot/rasa/channels/turns.py)."""
             if not await run_turn(app, on_new_message, user_message(message_text), lambda: bool(collector.messages)):
                 collector.messages.append({"text": technical_problem()})
 

@@ -1,7 +1,7 @@
 """`rasa …` with the HTTP API's JWT secret taken from the environment, never from the command line, and
-with our changes to Rasa applied for `run`, `shell` and `test` (bot/rasa_setup.py).
+with our changes to Rasa applied for `run`, `shell` and `test` (bot/rasa/startup.py).
 
-    RASA_JWT_SECRET=… .venv/bin/python -m bot.rasa_server run --enable-api --model … [other rasa run options]
+    RASA_JWT_SECRET=… .venv/bin/python -m bot.rasa.server run --enable-api --model … [other rasa run options]
 
 Rasa 3.6 reads its JWT secret only from `--jwt-secret` (rasa/cli/arguments/run.py: no environment
 variable), and a command line is readable by every user of the machine (`ps`, /proc/<pid>/cmdline).
@@ -26,19 +26,19 @@ FORBIDDEN = ("-t", "--auth-token", "--jwt-secret", "--jwt-method", "--jwt-privat
 def rasa_argv(argv: list[str], env: dict[str, str] | os._Environ) -> list[str]:
     for arg in argv:
         if arg.split("=", 1)[0] in FORBIDDEN or (arg.startswith("-t") and not arg.startswith("--")):  # also -tX
-            raise SystemExit(f"bot.rasa_server: {arg.split('=', 1)[0]} is not accepted on the command line; "
+            raise SystemExit(f"bot.rasa.server: {arg.split('=', 1)[0]} is not accepted on the command line; "
                              f"the HTTP API's secret comes from {SECRET_ENV}")
     if "--enable-api" not in argv:
         return argv
     secret = env.get(SECRET_ENV, "").strip()
     if len(secret) < MIN_SECRET_CHARS:
-        raise SystemExit(f"bot.rasa_server: {SECRET_ENV} is {'too short' if secret else 'not set'}: Rasa's HTTP API "
+        raise SystemExit(f"bot.rasa.server: {SECRET_ENV} is {'too short' if secret else 'not set'}: Rasa's HTTP API "
                          f"does not start without a secret of at least {MIN_SECRET_CHARS} characters "
                          "(`make run` generates one per run)")
     return [*argv, f"--jwt-secret={secret}", "--jwt-method=HS256"]  # "=": a secret may start with "-"
 
 
-# Subcommands that run the assistant's model: they run with our changes to Rasa (bot/rasa_setup.py), so
+# Subcommands that run the assistant's model: they run with our changes to Rasa (bot/rasa/startup.py), so
 # `rasa test` checks the predictions of the code the server runs. Training and data checks run Rasa as is.
 PATCHED_COMMANDS = ("run", "shell", "test")
 
@@ -46,12 +46,12 @@ PATCHED_COMMANDS = ("run", "shell", "test")
 def main() -> None:
     sys.argv = [sys.argv[0], *rasa_argv(sys.argv[1:], os.environ)]
     if len(sys.argv) > 1 and sys.argv[1] in PATCHED_COMMANDS:
-        from bot import rasa_patches, rasa_setup
+        from bot.rasa import patches, startup
 
         try:
-            rasa_setup.apply()
-        except rasa_patches.WrongRasaVersion as error:
-            raise SystemExit(f"bot.rasa_server: {error}") from None
+            startup.apply()
+        except patches.WrongRasaVersion as error:
+            raise SystemExit(f"bot.rasa.server: {error}") from None
     from rasa.__main__ import main as rasa_main
 
     rasa_main()

@@ -23,7 +23,7 @@ from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, PREDICTED_CONFIDE
 from rasa.shared.nlu.training_data.message import Message
 
 from bot import cues
-from bot.rasa_nlu.intents import decide
+from bot.rasa.nlu.intents import decide
 
 CUE_KEY = "cue"
 

@@ -4,7 +4,7 @@ Modules here may import only what the Rasa environment has: Rasa 3.6's own libra
 python-telegram-bot. `checks` holds the rules every channel applies to what people send.
 """
 
-from bot import rasa_setup
+from bot.rasa import startup
 
 # Our channels load first in the Rasa server (credentials.yml), after Rasa has configured its logging.
-rasa_setup.apply()
+startup.apply()

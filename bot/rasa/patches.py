@@ -1,5 +1,5 @@
-"""Performance patches to Rasa 3.6.21 internals, applied in the Rasa process by bot/rasa_setup.py (for
-`rasa run`, `shell` and `test` through `python -m bot.rasa_server`; and when our channels load). Another
+"""Performance patches to Rasa 3.6.21 internals, applied in the Rasa process by bot/rasa/startup.py (for
+`rasa run`, `shell` and `test` through `python -m bot.rasa.server`; and when our channels load). Another
 Rasa version is refused (`RASA_VERSION`): each patch replaces a method whose code it was checked against.
 
 Each patch keeps what Rasa computes and answers, and removes a cost measured on this project (with
@@ -31,7 +31,7 @@ py-spy, gc callbacks, or per message type under load):
   the signature's types (with the function `tf.convert_to_tensor` ends in) and runs the same
   concrete graph directly; anything unexpected (another TensorFlow, a batch that does not fit the
   signature) goes through Rasa's path.
-- `MessageProcessor.handle_message` runs each message in turns, oldest first (`bot/oldest_first.py`):
+- `MessageProcessor.handle_message` runs each message in turns, oldest first (`bot/rasa/oldest_first.py`):
   under load a message waited behind every newer one at each call to the action server, so the
   answers with the most actions came last (p95 at 20 conversations 520 ms, now 320 ms, with the same
   throughput). Each conversation is still handled one message at a time under Rasa's lock; only the
@@ -54,7 +54,7 @@ py-spy, gc callbacks, or per message type under load):
   its session several times (the states before each action for each policy, the applied events, a
   copy of the tracker for each action run), so in one session of 600 messages a message cost 16 times
   the first ones (issue 15). The states and applied events are now carried forward from one message
-  to the next (`bot/rasa_states.py`, which also says when it computes from scratch), and a copy is made
+  to the next (`bot/rasa/states.py`, which also says when it computes from scratch), and a copy is made
   from the tracker's state instead of a replay. The featurizer asks only for the states it keeps: the
   last `max_history` (5) for memoization; for the RulePolicy (no `max_history`), more states than its
   longest rule and than any key of its `rules_not_in_stories`: its rule search never looks further
@@ -65,7 +65,7 @@ py-spy, gc callbacks, or per message type under load):
   the tracker with every event of the session, and Rasa turned each event into a dictionary and the
   whole body into JSON again at every call: at message 900 of one session, 45% of the server's time,
   and most of the action server's, which received and parsed about 5 MB per call. The action server
-  now receives the events its actions read (`bot/action_events.py`: the session's start and the last
+  now receives the events its actions read (`bot/rasa/action_events.py`: the session's start and the last
   40 person messages' events; the slots, latest message and active loop as before), and each event's
   JSON is made once (kept on the event with the `metadata` it was made with: the one field Rasa
   replaces on an event, when a tracker with a model id takes it) and the body is joined from those
@@ -90,7 +90,7 @@ class WrongRasaVersion(RuntimeError):
 
 def check_version(version: str) -> None:
     if version != RASA_VERSION:
-        raise WrongRasaVersion(f"bot/rasa_patches.py replaces internals of Rasa {RASA_VERSION} and this is Rasa "
+        raise WrongRasaVersion(f"bot/rasa/patches.py replaces internals of Rasa {RASA_VERSION} and this is Rasa "
                                f"{version}: install requirements/rasa.txt (make install), or check each patch "
                                "against the new Rasa's code before changing RASA_VERSION")
 
@@ -353,7 +353,7 @@ def _freeze_the_loaded_model() -> None:
 def _handle_messages_oldest_first() -> None:
     from rasa.core.processor import MessageProcessor
 
-    from bot.oldest_first import OldestFirst
+    from bot.rasa.oldest_first import OldestFirst
 
     handle_message = MessageProcessor.handle_message
     turns = OldestFirst()
@@ -393,7 +393,7 @@ def _carry_states_forward() -> None:
     from rasa.core.policies.rule_policy import RulePolicy
     from rasa.shared.core.trackers import DialogueStateTracker
 
-    from bot import rasa_states
+    from bot.rasa import states as rasa_states
 
     rasa_copy = DialogueStateTracker.copy
     prediction_states = MaxHistoryTrackerFeaturizer.prediction_states
@@ -491,8 +491,8 @@ def _send_events_encoded_once() -> None:
     from rasa.shared.core.trackers import EventVerbosity
     from rasa.utils.endpoints import EndpointConfig
 
-    from bot import rasa_states
-    from bot.action_events import events_for_actions
+    from bot.rasa import states as rasa_states
+    from bot.rasa.action_events import events_for_actions
 
     action_call_format = RemoteAction._action_call_format
     request = EndpointConfig.request

@@ -12,7 +12,7 @@ Socket.IO events (namespace "/"):
                    {"text", "buttons"?: [{"title", "ref"}], "from"?}   user_echo   turn_end   notice {"text"}
 
 Unlike Rasa's SocketIOInput, the conversation never comes from what the client says: the server
-binds each socket to the session of a verified token (bot/channels/web_session.py) and takes the
+binds each socket to the session of a verified token (bot/rasa/channels/web_session.py) and takes the
 sender from that binding ("web:<uuid>"). Buttons carry short references resolved in
 ChannelState; typed text is neutralised. Rasa's connector also calls the coroutine
 `enter_room` without awaiting it (python-socketio 5.18), so its rooms stay empty and API pushes
@@ -39,13 +39,14 @@ from sanic.response import HTTPResponse
 from socketio import AsyncRedisManager, AsyncServer
 from socketio.exceptions import ConnectionRefusedError as SocketRefused
 
-from bot.channels.checks import MAX_MESSAGE_CHARS, UNREADABLE, is_readable, neutralize
-from bot.channels.conversation import agent_of
-from bot.channels.limits import TOO_MANY, TOO_MANY_CONNECTIONS, FloodGuard
-from bot.channels.serial import SenderLocks
-from bot.channels.state import ChannelState
-from bot.channels.turns import run_turn, technical_problem
-from bot.channels.web_session import (
+from bot.logsafe import masked
+from bot.rasa.channels.checks import MAX_MESSAGE_CHARS, UNREADABLE, is_readable, neutralize
+from bot.rasa.channels.conversation import agent_of
+from bot.rasa.channels.limits import TOO_MANY, TOO_MANY_CONNECTIONS, FloodGuard
+from bot.rasa.channels.serial import SenderLocks
+from bot.rasa.channels.state import ChannelState
+from bot.rasa.channels.turns import run_turn, technical_problem
+from bot.rasa.channels.web_session import (
     SessionTokens,
     advisor_name,
     history_messages,
@@ -54,7 +55,6 @@ from bot.channels.web_session import (
     sender_for,
     session_secret,
 )
-from bot.logsafe import masked
 
 logger = logging.getLogger(__name__)
 REDIS_URL_ENV = "WEB_SOCKETIO_REDIS_URL"
@@ -190,7 +190,7 @@ class _CountingWebOutput(WebOutput):
 
 
 class WebInput(SocketIOInput):
-    """The web widget's input channel (registered in credentials.yml as bot.channels.web.WebInput)."""
+    """The web widget's input channel (registered in credentials.yml as bot.rasa.channels.web.WebInput)."""
 
     @classmethod
     def name(cls) -> str:
@@ -212,7 +212,7 @@ class WebInput(SocketIOInput):
         self.state = state or ChannelState()
         self.locks = SenderLocks()
         self._senders: dict[str, str] = {}  # socket id → "web:<uuid>", set only from a verified token
-        # Flood limits (bot/channels/limits.py): messages per session and per client address, and
+        # Flood limits (bot/rasa/channels/limits.py): messages per session and per client address, and
         # simultaneous connections per address; a socket's address is taken once, when it connects.
         self.guard = guard or FloodGuard.from_env()
         self._addresses: dict[str, str] = {}  # socket id → client address
@@ -375,4 +375,4 @@ class WebInput(SocketIOInput):
         async with self.locks.hold(sender):
             message = UserMessage(text, turn_output, sender, input_channel=self.name(), metadata=metadata)
             if not await run_turn(self._app, on_new_message, message, lambda: turn_output.sent > 0):
-                await output.send_text_message(sender, technical_problem())  # never silence (bot/channels/turns.py)
+                await output.send_text_message(sender, technical_problem())  # never silence (bot/rasa/channels/turns.py)
