@@ -59,7 +59,7 @@ def _expand(value: Any) -> str | None:
 
 
 # Rasa's own SQL store, and ours (the same store, SQLite in WAL mode: bot/rasa/tracker_store.py)
-SQL_TYPES = frozenset({"SQL", "BOT.RASA_TRACKER_STORE.SQLTRACKERSTORE"})
+SQL_TYPES = frozenset({"SQL", "BOT.RASA.TRACKER_STORE.SQLTRACKERSTORE"})
 
 
 def url_from_endpoints(path: Path = DEFAULT_ENDPOINTS) -> str:

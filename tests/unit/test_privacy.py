@@ -93,7 +93,7 @@ def test_erasure_leaves_nothing_of_the_person_and_keeps_the_figures(engine):
 
     counts = done.counts()
     assert counts.pop("ticket_messages") >= 4
-    assert counts == {"suggestions": 1, "ratings": 1, "tickets": 2, "contacts": 1, "buttons": 1}
+    assert counts == {"suggestions": 1, "ratings": 1, "tickets": 2, "contacts": 1, "buttons": 1, "mail_threads": 0}
     assert leftovers(engine, needles_of(ANA, PHRASE, EMAIL)) == []
     assert leftovers(engine, ["beto escribe zq9999", BETO])  # the other person is untouched
     after = (monthly_counts(engine, month), ratings.counts(engine, start, end), handoff_figures.stats(engine, start, end))
@@ -202,5 +202,5 @@ def test_the_action_and_the_tracker_store_agree_on_the_erasure_action():
 
     from actions.voz_del_migrante import ActionEraseMyData
 
-    source = (Path(__file__).resolve().parents[2] / "bot" / "rasa_tracker_store.py").read_text(encoding="utf-8")
+    source = (Path(__file__).resolve().parents[2] / "bot" / "rasa" / "tracker_store.py").read_text(encoding="utf-8")
     assert f'ERASE_ACTION = "{erase.ERASE_ACTION}"' in source and ActionEraseMyData().name() == erase.ERASE_ACTION
