@@ -40,7 +40,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from bot import background, countries
+from bot import background, countries, knowledge
 from bot.desk.access import requires
 from bot.desk.errors import error_response
 from bot.desk.services import desk_of
@@ -50,6 +50,8 @@ from bot.handoff.service import HandoffService, run_worker
 from bot.handoff.settings import HandoffSettings, HandoffSettingsError
 from bot.handoff.store import HandoffError, HandoffStore, Message, Ticket
 from bot.knowledge.model import LINES
+from bot.mail.door import MailDoor
+from bot.mail.settings import MailSettings, MailSettingsError
 from bot.store.clock import now
 from bot.store.leader import Leadership
 
@@ -112,7 +114,20 @@ def build(app: Starlette, api: RasaApi | None = None) -> HandoffDesk:
     api = api or RasaApi(settings.rasa_url, settings.rasa_jwt_secret)
     if not api.configured:
         logger.warning("desk: RASA_JWT_SECRET is not set: replies cannot be delivered and chats cannot be resumed")
-    return HandoffDesk(store, HandoffService(store, api, settings), settings)
+    return HandoffDesk(store, HandoffService(store, api, settings, mail_door(engine, settings)), settings)
+
+
+def mail_door(engine, settings: HandoffSettings) -> MailDoor | None:
+    """The service's mailbox in this desk's queue (MAIL_* variables, bot/mail/settings.py), or None when off."""
+    try:
+        mail = MailSettings.from_env()
+    except MailSettingsError as exc:
+        logger.error("desk: the e-mail door is off: %s", exc)
+        return None
+    if mail is None:
+        return None
+    logger.info("desk: e-mails of %s are read into the queue", mail.address)
+    return MailDoor(mail, engine, knowledge.load(), settings.hours)
 
 
 @contextlib.asynccontextmanager

@@ -17,15 +17,20 @@ import contextlib
 import datetime as dt
 import logging
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from bot.handoff import messages as say
 from bot.handoff.escalation import HANDOFF_LOOP, transcript
 from bot.handoff.rasa_api import RasaApi, RasaRefused, RasaUnavailable
 from bot.handoff.settings import HandoffSettings
 from bot.handoff.store import WHATSAPP_WINDOW, HandoffError, HandoffStore, Message, Ticket
+from bot.mail.mailbox import MailError
+from bot.mail.schema import CHANNEL as MAIL_CHANNEL
 from bot.store.clock import now
 from bot.store.leader import Leadership
+
+if TYPE_CHECKING:
+    from bot.mail.door import MailDoor
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -36,10 +41,11 @@ RESUME_RETRY = dt.timedelta(seconds=10)
 
 
 class HandoffService:
-    def __init__(self, store: HandoffStore, api: RasaApi, settings: HandoffSettings):
+    def __init__(self, store: HandoffStore, api: RasaApi, settings: HandoffSettings, mail: MailDoor | None = None):
         self.store = store
         self.api = api
         self.settings = settings
+        self.mail = mail  # the e-mail door (bot/mail/door.py): its conversations are answered over SMTP, not Rasa
         self._resume_tries: dict[int, dt.datetime] = {}
 
     async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -72,6 +78,8 @@ class HandoffService:
             return message.delivery or ""
         ticket = await self.run(self.store.get, message.ticket_id)
         assert ticket is not None
+        if ticket.channel == MAIL_CHANNEL:
+            return await self._deliver_mail(ticket, message)
         at = now()
         if await self.run(self._outside_window, ticket, at):
             await self.run(self.store.hold, message_id)
@@ -84,6 +92,19 @@ class HandoffService:
             logger.warning("handoff: message %s of ticket %s not delivered (%s): %s", message_id, ticket.id, state, exc)
             return state
         await self.run(self.store.delivered, message_id)
+        return "sent"
+
+    async def _deliver_mail(self, ticket: Ticket, message: Message) -> str:
+        """An e-mail conversation's message goes out over SMTP; sent only once the server took it."""
+        try:
+            if self.mail is None:
+                raise MailError("the e-mail door is not configured in this desk process (MAIL_IMAP_HOST)")
+            await self.run(self.mail.send, ticket, message)
+        except MailError as exc:
+            state = await self.run(self.store.failed, message.id, str(exc))
+            logger.warning("handoff: e-mail %s of ticket %s not sent (%s): %s", message.id, ticket.id, state, exc)
+            return state
+        await self.run(self.store.delivered, message.id)
         return "sent"
 
     async def _template(self, ticket: Ticket, at: dt.datetime) -> None:
@@ -111,6 +132,10 @@ class HandoffService:
 
     async def notify(self, ticket: Ticket, text: str, kind: str, author_id: int | None = None,
                      author_name: str | None = None) -> None:
+        if ticket.channel == MAIL_CHANNEL:  # a chat's notices (taken, waiting…) are not e-mailed: kept for the desk
+            await self.run(self.store.add_message, ticket.id, "system", text, kind=kind, author_id=author_id,
+                           author_name=author_name, delivery=None)
+            return
         message = await self.run(self.store.add_message, ticket.id, "system", text, kind=kind, author_id=author_id,
                                  author_name=author_name)
         await self.deliver(message.id)
@@ -169,6 +194,9 @@ class HandoffService:
     async def resume(self, ticket: Ticket) -> bool:
         """Give the conversation back to the assistant: a new session with the slots carried over,
         not paused, `handoff` false, then the farewell (and the rating question after an advisor)."""
+        if ticket.channel == MAIL_CHANNEL:  # no assistant behind an e-mail: the conversation just ends here
+            await self.run(self.store.mark_resumed, ticket.id, False, now())
+            return True
         detailed = await self.run(self.store.detailed, ticket.id) or ticket
         texts, rate = self._farewell(detailed)
         at = now()
@@ -193,6 +221,9 @@ class HandoffService:
 
     async def compact(self, ticket: Ticket) -> bool:
         """A long handoff: start a new Rasa session that stays paused (Rasa replays only that)."""
+        if ticket.channel == MAIL_CHANNEL:  # no Rasa session to keep short
+            await self.run(self.store.compacted, ticket.id)
+            return True
         try:
             slots = await self._slots(ticket.sender_id)
             events: list[dict] = [{"event": "session_started"}]
@@ -209,7 +240,7 @@ class HandoffService:
     async def reconcile(self, ticket: Ticket) -> int:
         """Record what the person wrote during the handoff that is in Rasa's tracker but not here (the
         action server was down when it arrived); returns how many messages were added."""
-        if not ticket.is_open:
+        if not ticket.is_open or ticket.channel == MAIL_CHANNEL:
             return 0
         try:
             tracker = await self.api.tracker(ticket.sender_id)
@@ -301,10 +332,23 @@ class HandoffService:
             if ticket.status in ("waiting", "active") and ticket.messages_since_compaction >= self.settings.compact_every:
                 await self.compact(ticket)
 
+    async def read_mail(self) -> None:
+        """The service's mailbox into the queue (bot/mail/door.py), when this desk has the e-mail door."""
+        if self.mail is None:
+            return
+        try:
+            outcomes = await self.run(self.mail.read_once)
+        except MailError as exc:  # the mail server is down or refuses us: the next round tries again
+            logger.warning("handoff: the mailbox could not be read: %s", exc)
+            return
+        if outcomes.get("new"):
+            await self.deliver_due(now())  # the acknowledgements, without waiting for the next round
+
     async def tick(self, at: dt.datetime | None = None) -> None:
         """One round of the worker; each step is safe to run from several processes."""
         at = at or now()
-        for step in (self.end_requests, lambda: self.release_held(at), lambda: self.deliver_due(at), self.finish_closing,
+        for step in (self.read_mail, self.end_requests, lambda: self.release_held(at), lambda: self.deliver_due(at),
+                     self.finish_closing,
                      lambda: self.resume_pending(at), lambda: self.timeouts(at), self.compact_long):
             try:
                 await step()

@@ -83,6 +83,11 @@ def answer(original: InboundMail, reference: str, service_address: str, advisor_
     return _message(original, reference, service_address, paragraphs)
 
 
+def plain(original: InboundMail, reference: str, service_address: str, text: str) -> EmailMessage:
+    """A message of the desk as it was stored (the acknowledgement, a notice), in the thread."""
+    return _message(original, reference, service_address, _paragraphs(text))
+
+
 def _paragraphs(text: str) -> list[str]:
     return [part.strip() for part in re.split(r"\n\s*\n", (text or "").replace("\r\n", "\n")) if part.strip()]
 

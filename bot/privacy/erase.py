@@ -37,6 +37,8 @@ from sqlalchemy.engine import Connection, Engine
 
 from bot.feedback.schema import answer_ratings
 from bot.handoff.schema import OPEN_STATUSES, handoff_events, handoff_messages, handoff_tickets
+from bot.mail.schema import SENDER_PREFIX as MAIL_PREFIX
+from bot.mail.schema import mail_messages, mail_threads
 from bot.privacy.schema import privacy_erasures
 from bot.store.clock import now
 from bot.store.schema import button_choices, contacts
@@ -47,7 +49,7 @@ logger = logging.getLogger(__name__)
 
 ERASE_ACTION = "action_erase_my_data"  # the same name in bot/rasa/tracker_store.py (Rasa's venv)
 ERASED_PREFIX = "borrado:"  # an erased ticket's sender id: this and random characters
-CHANNELS = ("whatsapp", "telegram", "web")
+CHANNELS = ("whatsapp", "telegram", "web", "correo")
 
 
 def channel_of(sender_id: str) -> str:
@@ -65,6 +67,7 @@ class Erasure:
     ticket_messages: int = 0
     contacts: int = 0
     buttons: int = 0
+    mail_threads: int = 0
 
     def counts(self) -> dict[str, int]:
         return asdict(self)
@@ -80,6 +83,7 @@ def anonymise_tickets(conn: Connection, ids: list[int], at: dt.datetime) -> int:
     if not ids:
         return 0
     t = handoff_tickets.c
+    senders = set(conn.execute(select(t.sender_id).where(t.id.in_(ids))).scalars())
     deleted = conn.execute(delete(handoff_messages).where(handoff_messages.c.ticket_id.in_(ids))).rowcount
     conn.execute(update(handoff_events).where(handoff_events.c.ticket_id.in_(ids)).values(detail=None))
     conn.execute(update(handoff_tickets).where(t.id.in_(ids), t.status.in_(OPEN_STATUSES))
@@ -87,7 +91,20 @@ def anonymise_tickets(conn: Connection, ids: list[int], at: dt.datetime) -> int:
     for ticket_id in ids:
         conn.execute(update(handoff_tickets).where(t.id == ticket_id).values(
             sender_id=f"{ERASED_PREFIX}{secrets.token_hex(12)}", contact_email=None))
+    forget_mail(conn, senders)
     return deleted
+
+
+def forget_mail(conn: Connection, senders: set[str]) -> int:
+    """The e-mail threads of these conversations (address, name, subject, message ids), unless one of
+    them still has an open ticket; threads deleted."""
+    t = handoff_tickets.c
+    still_open = set(conn.execute(select(t.sender_id).where(t.sender_id.in_(senders), t.status.in_(OPEN_STATUSES))).scalars())
+    gone = [s for s in senders if s.startswith(MAIL_PREFIX) and s not in still_open]
+    if not gone:
+        return 0
+    conn.execute(delete(mail_messages).where(mail_messages.c.sender_id.in_(gone)))
+    return conn.execute(delete(mail_threads).where(mail_threads.c.sender_id.in_(gone))).rowcount
 
 
 def erase_person(engine: Engine, sender_id: str, *, requested_by: str = "person", staff_id: int | str | None = None,
@@ -102,10 +119,12 @@ def erase_person(engine: Engine, sender_id: str, *, requested_by: str = "person"
         ratings = conn.execute(update(answer_ratings).where(answer_ratings.c.sender_id == sender_id)
                                .values(sender_id=None, conversation=None)).rowcount
         ids = list(conn.execute(select(handoff_tickets.c.id).where(handoff_tickets.c.sender_id == sender_id)).scalars())
-        messages = anonymise_tickets(conn, ids, at)
+        threads = conn.execute(select(func.count()).select_from(mail_threads).where(mail_threads.c.sender_id == sender_id)).scalar()
+        messages = anonymise_tickets(conn, ids, at)  # deletes the e-mail thread with the tickets
         contact_rows = conn.execute(delete(contacts).where(contacts.c.sender_id == sender_id)).rowcount
         buttons = conn.execute(delete(button_choices).where(button_choices.c.sender_id == sender_id)).rowcount
-        result = Erasure(erased_suggestions, ratings, len(ids), messages, contact_rows, buttons)
+        forget_mail(conn, {sender_id})  # a thread without tickets
+        result = Erasure(erased_suggestions, ratings, len(ids), messages, contact_rows, buttons, threads)
         conn.execute(insert(privacy_erasures).values(
             at=at, requested_by=requested_by[:10], staff_id=None if staff_id is None else str(staff_id)[:64],
             staff_email=(staff_email or "").strip().lower()[:254] or None, channel=channel_of(sender_id),
@@ -210,7 +229,8 @@ def find_people(engine: Engine, query: str, tracker: Engine | None = None, limit
     sources = [(contacts.c.sender_id, None, "estado del canal"),
                (suggestions_table.c.sender_id, suggestions_table.c.contact, "sugerencias"),
                (handoff_tickets.c.sender_id, handoff_tickets.c.contact_email, "atención por asesores"),
-               (answer_ratings.c.sender_id, None, "valoraciones")]
+               (answer_ratings.c.sender_id, None, "valoraciones"),
+               (mail_threads.c.sender_id, mail_threads.c.address, "correo")]
     with engine.connect() as conn:
         for sender_col, contact_col, label in sources:
             conditions = [sender_col == query]
