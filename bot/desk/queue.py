@@ -58,7 +58,7 @@ from bot.store.leader import Leadership
 logger = logging.getLogger(__name__)
 
 STAFF = ("advisor", "supervisor")
-CHANNELS = {"web": "Web", "whatsapp": "WhatsApp", "telegram": "Telegram", "rest": "API"}
+CHANNELS = {"web": "Web", "whatsapp": "WhatsApp", "telegram": "Telegram", "rest": "API", "correo": "Correo"}
 REASONS = {"asked": "Lo pidió", "unsure": "El asistente no entendió", "safety": "Seguridad"}
 STATUSES = {"waiting": "En cola", "active": "En atención", "closing": "Cerrando (respuesta retenida)", "closed": "Cerrada"}
 DELIVERIES = {"pending": "Enviando…", "sending": "Enviando…", "held": "Retenido (WhatsApp, fuera de las 24 h)",

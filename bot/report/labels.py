@@ -6,7 +6,7 @@ from bot import countries
 from bot.knowledge.model import LINES
 
 CHANNELS = {"whatsapp": "WhatsApp", "telegram": "Telegram", "web": "Web (chat del portal)", "rest": "REST (API)",
-            "unknown": "Sin canal"}
+            "correo": "Correo", "unknown": "Sin canal"}
 OUTCOMES = {"answered": "Respondida por el asistente", "escalated": "Derivada a un asesor", "unresolved": "Sin resolver",
             "browsed": "Solo saludo o menú"}
 REASONS = {"asked": "La persona pidió un asesor", "unsure": "El asistente no entendió dos veces", "safety": "Tema de seguridad"}
