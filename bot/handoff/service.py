@@ -47,6 +47,7 @@ class HandoffService:
         self.settings = settings
         self.mail = mail  # the e-mail door (bot/mail/door.py): its conversations are answered over SMTP, not Rasa
         self._resume_tries: dict[int, dt.datetime] = {}
+        self._resuming: set[int] = set()  # tickets being given back right now (an advisor's close, the worker)
 
     async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         return await asyncio.to_thread(fn, *args, **kwargs)
@@ -193,7 +194,20 @@ class HandoffService:
 
     async def resume(self, ticket: Ticket) -> bool:
         """Give the conversation back to the assistant: a new session with the slots carried over,
-        not paused, `handoff` false, then the farewell (and the rating question after an advisor)."""
+        not paused, `handoff` false, then the farewell (and the rating question after an advisor).
+        Once: an advisor's close and the worker's round may both try it at the same moment."""
+        if ticket.id in self._resuming:
+            return False
+        self._resuming.add(ticket.id)
+        try:
+            current = await self.run(self.store.get, ticket.id)
+            if current is not None and current.resumed_at is not None:
+                return True  # given back already (by the other caller)
+            return await self._resume(ticket)
+        finally:
+            self._resuming.discard(ticket.id)
+
+    async def _resume(self, ticket: Ticket) -> bool:
         if ticket.channel == MAIL_CHANNEL:  # no assistant behind an e-mail: the conversation just ends here
             await self.run(self.store.mark_resumed, ticket.id, False, now())
             return True

@@ -2,6 +2,7 @@
 stood in by httpx's MockTransport: who may do what, what is sent to Rasa (events, channel, token),
 deliveries that wait for Rasa, timeouts, WhatsApp's 24-hour rule, closing and resuming."""
 
+import asyncio
 import datetime as dt
 import functools
 import json
@@ -273,6 +274,26 @@ async def test_resume_waits_for_rasa(app, store, rasa, service):
     rasa.down = False
     await service.tick()
     assert store.get(t.id).resumed_at is not None and rasa.bot_texts()[-1] == say.RATE
+
+
+async def test_a_close_and_the_workers_round_give_the_chat_back_once(engine, rasa, settings):
+    """The advisor's close and the worker's round may resume the same ticket at the same moment (seen in
+    the widget as the farewell twice): one of them does it, the other finds it done or under way."""
+    async def slow_rasa(request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(0.2)  # both callers are inside their Rasa call at once
+        return rasa(request)
+
+    store = HandoffStore(engine)
+    service = HandoffService(store, RasaApi(settings.rasa_url, settings.rasa_jwt_secret,
+                                            transport=httpx.MockTransport(slow_rasa)), settings)
+    t = ticket(store, "web:dos-veces")
+    store.take(t.id, 1)
+    closed = store.close(t.id, "advisor", 1, 1)
+    results = await asyncio.gather(service.resume(closed), service.resume_pending(now()), service.resume(closed))
+    assert results[0] is True and store.get(t.id).resumed_at is not None
+    farewells = [text for text in rasa.bot_texts() if "cerró la conversación" in text]
+    assert len(farewells) == 1, rasa.bot_texts()
+    await service.api.close()
 
 
 async def test_timeouts_return_chats_to_the_queue_and_tell_the_person(app, store, rasa, service, settings):
