@@ -78,7 +78,7 @@ def nginx_config(run_dir: Path, rasa_ports: list[int], action_ports: list[int], 
 
 def service_env(base: Mapping[str, str]) -> dict[str, str]:
     """The environment every process of the cluster shares: the services' addresses and the secrets."""
-    env = {**DEFAULTS, **{k: v for k, v in base.items()}}
+    env = {**DEFAULTS, **base}
     for name in SECRETS:
         env[name] = env.get(name) or secrets.token_urlsafe(32)
     url = URL.create("postgresql", username=env["POSTGRES_USER"], password=env["POSTGRES_PASSWORD"] or None,
@@ -119,7 +119,6 @@ class Process:
     ready: Callable[[], bool]
     env: dict[str, str]
     popen: subprocess.Popen | None = None
-    restarts: int = 0
 
     def start(self) -> None:
         self.popen = subprocess.Popen(self.args, cwd=ROOT, env=self.env, stdout=self.log.open("a"),
@@ -230,7 +229,6 @@ class Cluster:
         restarted = []
         for proc in self.processes:
             if not proc.alive():
-                proc.restarts += 1
                 proc.start()
                 restarted.append(proc.name)
         return restarted

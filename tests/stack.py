@@ -113,11 +113,12 @@ def _wait(url: str, proc: subprocess.Popen, log: Path, timeout: float,
     raise TimeoutError(f"{url} not ready after {timeout:.0f}s; log:\n{log.read_text()[-3000:]}")
 
 
-def _stop(proc: subprocess.Popen) -> None:
+def stop_group(proc: subprocess.Popen, timeout: float = 20) -> None:
+    """Stop a process started with start_new_session and everything it started: SIGTERM, then SIGKILL."""
     if proc.poll() is None:
         os.killpg(proc.pid, signal.SIGTERM)
         try:
-            proc.wait(timeout=20)
+            proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
@@ -173,5 +174,5 @@ def running_stack(work_dir: Path, extra_env: dict[str, str] | None = None,
         stack.load_seconds = time.monotonic() - started
         yield stack
     finally:
-        _stop(rasa)
-        _stop(stack.actions)
+        stop_group(rasa)
+        stop_group(stack.actions)

@@ -22,6 +22,7 @@ pending and is tried again; it is recorded as sent only after the server accepte
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 import secrets
 from collections import Counter
@@ -105,7 +106,7 @@ class MailDoor:
 
     def take_in(self, mail: InboundMail, at: dt.datetime | None = None) -> str:
         at = at or now()
-        message_id = mail.message_id or f"<sin-id-{at.timestamp():.6f}-{hash(mail.text) & 0xffffffff:x}@infomigra>"
+        message_id = mail.message_id or _id_without_header(mail)
         if self._known(message_id):
             return "duplicate"
         if mail.automatic or not mail.sender:
@@ -130,7 +131,7 @@ class MailDoor:
         self._remember(message_id, thread.sender_id, "in", ticket.id, at)
         self._add_to_thread(thread, message_id, at)
         if created and new_thread:
-            text = "\n\n".join(_plain(outbound.acknowledgement(mail, thread.reference, self.settings.address, self.hours, at)))
+            text = outbound.acknowledgement_text(mail, thread.reference, self.hours, at)
             self.store.add_message(ticket.id, "system", text, kind=ACK_KIND)
         return "new" if new_thread else "joined"
 
@@ -194,11 +195,8 @@ class MailDoor:
         if thread is None:
             raise MailError(f"no e-mail thread for ticket {ticket.id} (erased?)")
         original = thread.as_original()
-        if message.kind == ACK_KIND or message.role == "system":
-            email_message = outbound.plain(original, thread.reference, self.settings.address, message.text)
-            if message.kind == ACK_KIND:
-                email_message["Auto-Submitted"] = "auto-replied"
-                email_message["X-Auto-Response-Suppress"] = "All"
+        if message.kind == ACK_KIND:  # the only system message of an e-mail conversation that is sent
+            email_message = outbound.automatic(outbound.plain(original, thread.reference, self.settings.address, message.text))
         else:
             email_message = outbound.answer(original, thread.reference, self.settings.address, message.author_name or "",
                                             message.text)
@@ -209,7 +207,8 @@ class MailDoor:
         self._add_to_thread(self.thread(ticket.sender_id) or thread, sent_id, at)
 
 
-def _plain(message) -> list[str]:
-    """The paragraphs of a message we built (its plain-text part)."""
-    body = message.get_body(preferencelist=("plain",))
-    return [p.strip() for p in body.get_content().split("\n\n") if p.strip()]
+def _id_without_header(mail: InboundMail) -> str:
+    """A stable id for a message that has no Message-ID, so that reading it again finds it stored."""
+    digest = hashlib.sha256("\n".join([mail.sender, mail.subject, mail.date.isoformat() if mail.date else "",
+                                        mail.text]).encode()).hexdigest()[:32]
+    return f"<sin-id-{digest}@infomigra>"

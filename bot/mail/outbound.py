@@ -47,8 +47,7 @@ def greeting(original: InboundMail) -> str:
     return f"Hola, {first[0]}:" if first and first[0].isalpha() else "Hola:"
 
 
-def acknowledgement(original: InboundMail, reference: str, service_address: str, hours: OfficeHours,
-                    at: dt.datetime) -> EmailMessage:
+def acknowledgement_text(original: InboundMail, reference: str, hours: OfficeHours, at: dt.datetime) -> str:
     """The automatic "we received it" with the conversation's reference and when an answer can come."""
     schedule = f"Atendemos {hours.describe()} (hora de Lima)."
     if hours.is_open(at):
@@ -58,17 +57,26 @@ def acknowledgement(original: InboundMail, reference: str, service_address: str,
         moment = f"a partir de {spoken_moment(opening, at)} (hora de Lima)" if opening else "en cuanto sea posible"
         when = (f"Ahora estamos fuera del horario de atención: un asesor o asesora leerá tu consulta {moment} y te "
                 f"responderá por este mismo correo. {schedule}").replace(" de el ", " del ")
-    paragraphs = [
+    return "\n\n".join([
         greeting(original),
         f"Recibimos tu consulta en {SERVICE_NAME}, el servicio de información y orientación sobre migración laboral "
         f"del Ministerio de Trabajo y Promoción del Empleo. Su número de referencia es {reference}.",
         when,
         say.DANGER,
         "Este es un mensaje automático. Si quieres añadir algo a tu consulta, responde a este correo.",
-    ]
-    message = _message(original, reference, service_address, paragraphs)
+    ])
+
+
+def acknowledgement(original: InboundMail, reference: str, service_address: str, hours: OfficeHours,
+                    at: dt.datetime) -> EmailMessage:
+    """The acknowledgement as an e-mail in the thread."""
+    return automatic(plain(original, reference, service_address, acknowledgement_text(original, reference, hours, at)))
+
+
+def automatic(message: EmailMessage) -> EmailMessage:
+    """Mark a message as sent by a machine, so that no auto-responder answers it (no mail loops)."""
     message["Auto-Submitted"] = "auto-replied"
-    message["X-Auto-Response-Suppress"] = "All"  # no out-of-office answer to an automatic message
+    message["X-Auto-Response-Suppress"] = "All"
     return message
 
 

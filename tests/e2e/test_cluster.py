@@ -33,7 +33,7 @@ from bot.handoff.rasa_api import RasaApi
 from bot.rasa_jwt import auth_headers
 from bot.store.db import database_url
 from tests.databases import ADMIN_URL, ensure_postgres, ensure_redis
-from tests.stack import LOOPBACK_FLOOD_LIMITS, ROOT, free_port
+from tests.stack import LOOPBACK_FLOOD_LIMITS, ROOT, free_port, stop_group
 
 pytestmark = pytest.mark.e2e
 
@@ -187,13 +187,7 @@ def cluster(tmp_path_factory) -> Iterator[Cluster]:
         yield Cluster(proc, f"http://127.0.0.1:{port}", API.search(banner).group(1), ports(REPLICAS), ports(ACTIONS), run_dir,
                       env, output)
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=90)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
+        stop_group(proc, timeout=90)  # the cluster stops its processes first
         engine = create_engine(database_url(ADMIN_URL), isolation_level="AUTOCOMMIT")
         with engine.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

@@ -23,7 +23,7 @@ from bot.desk.app import create_app
 from bot.desk.settings import DeskSettings
 from bot.store.db import get_engine
 from tests.desk_totp import code_for, second_factor_sync
-from tests.stack import _stop, _wait, free_port
+from tests.stack import _wait, free_port, stop_group
 
 ROOT = Path(__file__).resolve().parents[2]
 INFOMIGRA = str(ROOT / ".venv-svc" / "bin" / "infomigra")
@@ -74,7 +74,7 @@ def running_desk(work_dir: Path, accounts: dict[str, tuple[str, list[str]]] = AC
         _wait(f"http://127.0.0.1:{port}/login", proc, log, 30)
         yield Desk(f"http://127.0.0.1:{port}", env, log, secrets)
     finally:
-        _stop(proc)
+        stop_group(proc)
 
 
 @pytest.fixture(scope="module")

@@ -25,7 +25,7 @@ from bot.handoff.store import HandoffStore
 from bot.store.clock import now
 from bot.store.db import get_engine
 from tests.e2e.test_desk_login import CHROMIUM_ARGS, PASSWORD, browser_login, login, running_desk
-from tests.stack import ROOT, _stop, _wait, running_stack
+from tests.stack import ROOT, _wait, running_stack, stop_group
 
 pytestmark = pytest.mark.e2e
 
@@ -52,7 +52,7 @@ def system(tmp_path_factory):
             restarted: list[subprocess.Popen] = []
             yield stack, desk, HandoffStore(get_engine(database)), env, restarted
             for proc in restarted:
-                _stop(proc)
+                stop_group(proc)
 
 
 @pytest.fixture(scope="module")
@@ -252,7 +252,7 @@ def test_a_restart_of_rasa_in_the_middle_of_a_handoff_loses_nothing(system, brow
         write(person, "Antes del reinicio: me robaron los documentos")
         eventually(lambda: any("Antes del reinicio" in m.text for m in store.messages(ticket.id)))
 
-        _stop(stack.rasa)  # Rasa goes down in the middle of the handoff
+        stop_group(stack.rasa)  # Rasa goes down in the middle of the handoff
         reply = beto.post(f"/api/cola/{ticket.id}/responder", json={"text": "Durante el reinicio: ¿en qué ciudad estás?"})
         assert reply.status_code == 200 and reply.json()["delivery"] == "pending"  # stored, not lost
 
