@@ -10,12 +10,15 @@ API (JSON; POST needs the session's CSRF token in X-CSRF-Token):
   GET  /api/cola/estadisticas                 supervisor statistics
   GET  /api/cola/{id}?despues=N               a conversation and its messages after message N
   POST /api/cola/{id}/tomar                   take it
-  POST /api/cola/{id}/responder  {"text"}     reply (delivered on the person's channel)
+  POST /api/cola/{id}/responder  {"text", "article_id"?}  reply (delivered on the person's channel; the
+                                              article inserted into it, if any, is recorded with it)
   POST /api/cola/{id}/nota       {"text"}     private note
   POST /api/cola/{id}/etiquetas  {"tags"}     set the tags
   POST /api/cola/{id}/transferir {"advisor_id"}
   POST /api/cola/{id}/devolver                give it back to the queue
   POST /api/cola/{id}/cerrar                  close: the assistant resumes and asks for a rating
+  GET  /api/cola/{id}/sugeridos               the articles the assistant would answer the person's last message
+                                              with (Rasa's understanding + the knowledge search), to insert
   GET  /api/articulos?q=…                     articles of the knowledge base to insert into a reply
 
 The handoff worker (deliveries, timeouts, resuming, WhatsApp's 24-hour rule) runs inside the desk
@@ -44,13 +47,14 @@ from bot import background, countries, knowledge
 from bot.desk.access import requires
 from bot.desk.errors import error_response
 from bot.desk.services import desk_of
-from bot.handoff.rasa_api import RasaApi
+from bot.handoff.rasa_api import RasaApi, RasaRefused, RasaUnavailable
 from bot.handoff.schema import MAX_TAGS, NOTE_MAX, TEXT_MAX
 from bot.handoff.service import HandoffService, run_worker
 from bot.handoff.settings import HandoffSettings, HandoffSettingsError
 from bot.handoff.store import HandoffError, HandoffStore, Message, Ticket
 from bot.knowledge.model import LINES
-from bot.mail.door import MailDoor
+from bot.knowledge.suggest import suggest
+from bot.mail.door import ATTACHMENT_NOTE, SUBJECT_LABEL, MailDoor
 from bot.mail.settings import MailSettings, MailSettingsError
 from bot.store.clock import now
 from bot.store.leader import Leadership
@@ -393,7 +397,10 @@ def _action(kind: str):  # noqa: ANN202
                     raise BadInput("Escriba la respuesta.")
                 if len(text) > TEXT_MAX:
                     raise BadInput(f"La respuesta es demasiado larga (máximo {TEXT_MAX} caracteres).")
-                message = await service.reply(ticket_id, user.id, user.name, text, supervisor)
+                article_id = body.get("article_id")
+                if article_id is not None and (not isinstance(article_id, str) or handoff.kb.get(article_id) is None):
+                    raise BadInput("Ese artículo no existe en la base de conocimiento.")
+                message = await service.reply(ticket_id, user.id, user.name, text, supervisor, article_id=article_id)
                 return JSONResponse({"ok": True, "delivery": message.delivery,
                                      "delivery_label": DELIVERIES.get(message.delivery or "", "")})
             elif kind == "nota":
@@ -436,6 +443,15 @@ def _action(kind: str):  # noqa: ANN202
     return act
 
 
+def article_json(article: Any) -> dict[str, Any]:
+    """An article to insert into a reply: its whole text within a reply's limit (the sources and date always in)."""
+    from bot.knowledge.render import whole_text
+
+    return {"id": article.id, "title": article.title, "line": LINES.get(article.line, article.line),
+            "reviewed": article.last_reviewed.isoformat(),
+            "text": whole_text(article, TEXT_MAX)}
+
+
 @requires(*STAFF)
 @available
 async def api_articles(request: Request) -> Response:
@@ -443,18 +459,47 @@ async def api_articles(request: Request) -> Response:
     query = (request.query_params.get("q") or "").strip()[:MAX_QUERY]
     if not query:
         return JSONResponse({"articles": []})
-    from bot.knowledge.render import whole_text
-
     kb = handoff.kb
     hits = await handoff.service.run(kb.search, query, 6)
-    articles = []
-    for hit in hits:
-        article = kb.get(hit.article_id)
-        if article is None:
-            continue
-        articles.append({"id": article.id, "title": article.title, "line": LINES.get(article.line, article.line),
-                         "text": whole_text(article, TEXT_MAX)})  # a reply's limit: the sources always in
+    articles = [article_json(a) for a in (kb.get(hit.article_id) for hit in hits) if a is not None]
     return JSONResponse({"articles": articles})
+
+
+ATTACHMENT_LINE = ATTACHMENT_NOTE.partition("{")[0]
+
+
+def _words_of(message: Message) -> str:
+    """What a person wrote, as the understanding should read it: an e-mail's labels and attachment lines left out."""
+    lines = [line.removeprefix(SUBJECT_LABEL) for line in (message.text or "").splitlines() if not line.startswith(ATTACHMENT_LINE)]
+    return "\n".join(lines).strip()
+
+
+@requires(*STAFF)
+@available
+async def api_suggested(request: Request) -> Response:
+    """The articles the assistant would answer the person's last message with, best first."""
+    handoff = handoff_of(request)
+    ticket = await _viewable(request)
+    if isinstance(ticket, Response):
+        return ticket
+    messages = await handoff.service.run(handoff.store.messages, ticket.id)
+    last = next((m for m in reversed(messages) if m.role == "person"), None)
+    text = _words_of(last) if last else ""
+    if not text.strip():
+        return JSONResponse({"message_id": None, "articles": [], "understood": None})
+    parsed, understood = None, "assistant"
+    try:
+        parsed = await handoff.service.api.parse(text[:2000])
+    except (RasaUnavailable, RasaRefused) as exc:
+        logger.warning("desk: suggestions without Rasa's understanding: %s", exc)
+        understood = "search"
+    found = await handoff.service.run(suggest, handoff.kb, text, parsed)
+    articles = []
+    for item in found:
+        article = handoff.kb.get(item.article_id)
+        if article is not None:
+            articles.append({**article_json(article), "why": item.why})
+    return JSONResponse({"message_id": last.id if last else None, "articles": articles, "understood": understood})
 
 
 def routes() -> list[BaseRoute]:
@@ -466,6 +511,7 @@ def routes() -> list[BaseRoute]:
         Route("/api/cola", api_queue, methods=["GET"], name="api_queue"),
         Route("/api/cola/estadisticas", api_stats, methods=["GET"], name="api_stats"),
         Route("/api/cola/{ticket_id}", api_ticket, methods=["GET"], name="api_ticket"),
+        Route("/api/cola/{ticket_id}/sugeridos", api_suggested, methods=["GET"], name="api_suggested"),
         *[Route(f"/api/cola/{{ticket_id}}/{kind}", _action(kind), methods=["POST"], name=f"api_{kind}") for kind in actions],
         Route("/api/articulos", api_articles, methods=["GET"], name="api_articles"),
     ]

@@ -6,6 +6,8 @@
   explicitly (the ticket knows it), which also works after a new session has started; "latest"
   (the channel of the person's last message in the session) is the fallback.
 - `tracker`: GET /conversations/{id}/tracker (slots to carry over; messages to reconcile).
+- `parse`: POST /model/parse (what the assistant understands of a text: the articles suggested to an
+  advisor beside an e-mail or a chat, bot/knowledge/suggest.py).
 
 Every call carries `Authorization: Bearer <JWT>`: an admin token valid for a minute, signed with
 RASA_JWT_SECRET (bot/rasa_jwt.py). Never `?token=` (a query string ends up in access logs); the
@@ -82,6 +84,10 @@ class RasaApi:
 
     async def tracker(self, sender_id: str) -> dict:
         return await self._call("GET", f"/conversations/{_path(sender_id)}/tracker", {"include_events": "AFTER_RESTART"})
+
+    async def parse(self, text: str) -> dict:
+        """Rasa's NLU on a text, as the chat would read it: {"intent": {"name", "confidence"}, "entities": […]}."""
+        return await self._call("POST", "/model/parse", {}, {"text": text})
 
     async def status(self) -> dict:
         return await self._call("GET", "/status", {})

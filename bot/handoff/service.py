@@ -148,13 +148,15 @@ class HandoffService:
             await self.notify(ticket, say.TAKEN.format(name=say.first_name(advisor_name)), "taken", advisor_id, advisor_name)
         return ticket
 
-    async def reply(self, ticket_id: int, advisor_id: int, advisor_name: str, text: str, supervisor: bool = False) -> Message:
+    async def reply(self, ticket_id: int, advisor_id: int, advisor_name: str, text: str, supervisor: bool = False,
+                    article_id: str | None = None) -> Message:
         ticket = await self.run(self.store.require_owner, ticket_id, advisor_id, supervisor)
         if ticket.status != "active":
             raise HandoffError("Esta conversación se está cerrando: ya no admite respuestas.")
         if ticket.advisor_id == advisor_id and ticket.accepted_at is None:
             await self.run(self.store.accept, ticket_id, advisor_id)
-        message = await self.run(self.store.add_message, ticket_id, "advisor", text, author_id=advisor_id, author_name=advisor_name)
+        message = await self.run(self.store.add_message, ticket_id, "advisor", text, author_id=advisor_id, author_name=advisor_name,
+                                 article_id=article_id)
         await self.deliver(message.id)
         return await self.run(self.store.message, message.id)
 

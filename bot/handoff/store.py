@@ -343,7 +343,7 @@ class HandoffStore:
     # --- messages to the person and notes ------------------------------------------------------------
     def add_message(self, ticket_id: int, role: str, text: str, *, author_id: int | None = None,
                     author_name: str | None = None, kind: str | None = None, delivery: str | None = "pending",
-                    at: dt.datetime | None = None, limit: int = TEXT_MAX) -> Message:
+                    at: dt.datetime | None = None, limit: int = TEXT_MAX, article_id: str | None = None) -> Message:
         at = at or now()
         body = clean_text(text, limit)
         if not body:
@@ -351,7 +351,7 @@ class HandoffStore:
         with self.engine.begin() as conn:
             message_id = conn.execute(insert(handoff_messages).values(
                 ticket_id=ticket_id, role=role, text=body, author_id=author_id, author_name=author_name, kind=kind,
-                created_at=at, delivery=delivery, attempts=0, next_attempt_at=at if delivery == "pending" else None,
+                article_id=article_id, created_at=at, delivery=delivery, attempts=0, next_attempt_at=at if delivery == "pending" else None,
                 delivered_at=at if delivery == "sent" else None)).inserted_primary_key[0]
             if role == "advisor":
                 values: dict[str, Any] = {"last_advisor_at": at,

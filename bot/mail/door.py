@@ -49,6 +49,7 @@ logger = logging.getLogger(__name__)
 REFERENCE_PREFIX = "CO"
 ACK_KIND = "mail_ack"
 THREAD_IDS_MAX = 20
+SUBJECT_LABEL = "Asunto: "  # an e-mail as the person's message: the subject line, the text, a line per attachment
 ATTACHMENT_NOTE = "[adjunto: {name}, {kind}, {size} KB]"
 
 
@@ -117,13 +118,15 @@ class MailDoor:
         if thread is None:
             thread = self._new_thread(mail, message_id, at)
         found = triage(mail, self.kb)
+        article = self.kb.get(found.articles[0]) if found.articles else None
         ticket, created = self.store.open_ticket(
             sender_id=thread.sender_id, channel=CHANNEL, reason=found.reason, priority=1 if found.urgent else 0,
+            line="seguridad" if found.urgent else article.line if article else None,
             country=found.countries[0] if found.countries else None, topic=(mail.subject or "")[:120] or None,
-            article_id=found.articles[0] if found.articles else None, at=at)
+            article_id=article.id if article else None, at=at)
         attachments = [{"type": "file", "content_type": a.content_type, "name": a.filename, "size": a.size}
                        for a in mail.attachments]
-        body = "\n\n".join(part for part in (f"Asunto: {mail.subject}" if mail.subject else "", mail.text,
+        body = "\n\n".join(part for part in (SUBJECT_LABEL + mail.subject if mail.subject else "", mail.text,
                                               *[ATTACHMENT_NOTE.format(name=a.filename, kind=a.content_type,
                                                                        size=max(1, a.size // 1024)) for a in mail.attachments])
                            if part)

@@ -182,7 +182,7 @@ def test_a_person_on_the_widget_and_an_advisor_in_the_desk(system, browser):
 
     advisor.get_by_role("button", name="Insertar artículo").click()
     advisor.get_by_label("Buscar en la base de conocimiento").fill("pasaporte retenido trata")
-    advisor.get_by_role("button", name=re.compile("^Insertar el artículo")).first.click()
+    advisor.locator("#c-articles").get_by_role("button", name=re.compile("^Insertar el artículo")).first.click()
     expect(advisor.get_by_label("Respuesta a la persona")).to_have_value(re.compile("Actualizado:"))
     advisor.get_by_role("button", name="Enviar respuesta").click()
     expect(person.locator(".imw-advisor")).to_have_count(3, timeout=15_000)  # greeting, reply, article

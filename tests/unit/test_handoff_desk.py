@@ -55,6 +55,7 @@ class FakeRasa:
         self.down = False
         self.slots = {"country": "espana", "topic": "emigrar/tramites", "handoff": True, "kb_offer": ["x"]}
         self.events: list[dict] = []
+        self.understood = {"intent": {"name": "emigrar_tramites", "confidence": 0.93}, "entities": []}
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         if self.down:
@@ -64,10 +65,12 @@ class FakeRasa:
                            "authorization": request.headers.get("authorization")})
         if request.method == "GET":
             return httpx.Response(200, json={"slots": self.slots, "events": self.events})
+        if request.url.path == "/model/parse":
+            return httpx.Response(200, json={"text": body["text"], **self.understood})
         return httpx.Response(200, json={"sender_id": "x"})
 
     def posted(self):
-        return [c for c in self.calls if c["method"] == "POST"]
+        return [c for c in self.calls if c["method"] == "POST" and c["path"] != "/model/parse"]
 
     def bot_texts(self):
         return [e.get("text") for c in self.posted() for e in c["body"] if e["event"] == "bot"]
@@ -362,6 +365,39 @@ async def test_articles_can_be_inserted_into_a_reply(app):
     found = (await ana.get("/api/articulos", params={"q": "visa de trabajo España"})).json()["articles"]
     assert found and "Actualizado:" in found[0]["text"] and found[0]["title"]
     assert (await ana.get("/api/articulos")).json() == {"articles": []}
+
+
+async def test_the_articles_the_assistant_would_answer_with_beside_an_email(app, store, rasa):
+    t = ticket(store, "correo:CO-2026-ABCDE", channel="correo", line=None, country=None)
+    store.record_person_message("correo:CO-2026-ABCDE", "Asunto: papeles\n\nQuiero trabajar en Italia, ¿qué trámites hago?\n\n"
+                                "[adjunto: cv.pdf, application/pdf, 12 KB]", source_key="<1@x>")
+    ana = await logged_in(app, 1)
+    data = (await ana.get(f"/api/cola/{t.id}/sugeridos")).json()
+    assert data["understood"] == "assistant" and data["message_id"]
+    first = data["articles"][0]
+    assert (first["id"], first["why"]) == ("emigrar/tramites/italia", "assistant")
+    assert "Actualizado:" in first["text"] and first["reviewed"]
+    parsed = [c for c in rasa.calls if c["path"] == "/model/parse"][-1]
+    assert parsed["body"]["text"].endswith("¿qué trámites hago?")  # the attachment line is not read
+    assert parsed["authorization"].startswith("Bearer ")
+
+    rasa.down = True  # Rasa restarting: the search still answers, and the advisor is told
+    data = (await ana.get(f"/api/cola/{t.id}/sugeridos")).json()
+    assert data["understood"] == "search" and data["articles"] and {a["why"] for a in data["articles"]} == {"search"}
+    rasa.down = False
+
+    await ana.post(f"/api/cola/{t.id}/tomar")
+    bad = await ana.post(f"/api/cola/{t.id}/responder", json={"text": "Hola", "article_id": "no/existe"})
+    assert bad.status_code == 400 and "no existe" in bad.json()["message"]
+    assert (await ana.post(f"/api/cola/{t.id}/responder", json={"text": first["text"], "article_id": first["id"]})).status_code == 200
+    answer = [m for m in (await ana.get(f"/api/cola/{t.id}")).json()["messages"] if m["role"] == "advisor"][-1]
+    assert (answer["article_id"], answer["article_title"]) == ("emigrar/tramites/italia", first["title"])
+
+    quiet = ticket(store, "web:sin-mensajes")
+    assert (await ana.get(f"/api/cola/{quiet.id}/sugeridos")).json() == {"message_id": None, "articles": [], "understood": None}
+    assert (await ana.get("/api/cola/999999/sugeridos")).status_code == 404
+    async with client_for(app) as stranger:
+        assert (await stranger.get(f"/api/cola/{t.id}/sugeridos")).status_code == 401
 
 
 async def test_pages_and_statistics(app, store):

@@ -51,7 +51,7 @@ def test_a_thread_of_three_messages_is_one_conversation_with_one_acknowledgement
     tick(service)
     [ticket] = service.store.waiting()
     assert ticket.channel == "correo" and ticket.sender_id.startswith("correo:CO-") and ticket.country == "espana"
-    assert ticket.reason == "asked" and ticket.priority == 0
+    assert ticket.reason == "asked" and ticket.priority == 0 and ticket.line == KB.get(ticket.article_id).line == "emigrar"
     [ack] = smtp.received
     reference = ticket.sender_id.removeprefix("correo:")
     assert f"[{reference}]" in ack["Subject"] and ack["In-Reply-To"] == first and ack["Auto-Submitted"] == "auto-replied"
@@ -136,7 +136,7 @@ def test_a_danger_signal_puts_the_email_first_and_a_message_read_twice_is_stored
     deliver(imap, "Ayuda, el patrón se quedó con mi pasaporte y no me deja salir.", subject="Urgente")
     tick(service)
     queue = service.store.waiting()
-    assert [t.reason for t in queue] == ["safety", "asked"] and queue[0].priority == 1
+    assert [t.reason for t in queue] == ["safety", "asked"] and queue[0].priority == 1 and queue[0].line == "seguridad"
 
     from bot.mail.inbound import parse
 

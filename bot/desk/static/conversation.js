@@ -1,5 +1,6 @@
-// A conversation (/cola/{id}): the transcript refreshed every 2 seconds, the reply box, articles,
-// notes, tags, transfer, give back and close (all through /api/cola/{id}/…).
+// A conversation (/cola/{id}): the transcript refreshed every 2 seconds, the reply box, the articles
+// the assistant suggests for the person's last message, article search, notes, tags, transfer, give
+// back and close (all through /api/cola/{id}/…).
 (function () {
   "use strict";
   const root = document.getElementById("conversation");
@@ -18,6 +19,8 @@
   let ticket = null;
   let timer = null;
   let loadedSide = false;
+  let suggestedFor = null; // the person's message the suggestions were made for
+  let inserted = []; // articles inserted into the reply box: {id, head}, the first still there is recorded with it
 
   const el = desk.el;
 
@@ -89,6 +92,7 @@
   function addMessages(messages) {
     const atBottom = log.scrollHeight - log.scrollTop - log.clientHeight < 60;
     messages.forEach((message) => {
+      if (message.role === "person" && message.id !== suggestedFor) loadSuggestions();
       const node = messageNode(message);
       const old = rendered.get(message.id);
       if (old) old.replaceWith(node); else log.append(node);
@@ -182,10 +186,12 @@
     if (!value) { say("Escriba la respuesta.", true); text.focus(); return; }
     const button = form.querySelector('button[type="submit"]');
     button.disabled = true;
-    const result = await post("responder", { text: value });
+    const article = inserted.find((item) => value.includes(item.head));
+    const result = await post("responder", article ? { text: value, article_id: article.id } : { text: value });
     button.disabled = false;
     if (result) {
       text.value = "";
+      inserted = [];
       say(result.delivery === "sent" ? "Respuesta entregada." : "Respuesta guardada: " + result.delivery_label);
     }
     text.focus();
@@ -195,7 +201,46 @@
     if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) { event.preventDefault(); form.requestSubmit(); }
   });
 
-  // articles
+  // articles: inserted into the reply (the advisor reviews the text before sending)
+  function insertArticle(article) {
+    if (form.hidden) { say("Tome la conversación para responder con este artículo.", true); return; }
+    text.value = (text.value.trim() ? text.value.trim() + "\n\n" : "") + article.text;
+    inserted.push({ id: article.id, head: article.text.slice(0, 60) });
+    text.focus();
+    say("Artículo insertado en la respuesta: revíselo antes de enviar.");
+  }
+
+  function articleItem(article, note) {
+    const insert = el("button", { type: "button", className: "button button-secondary button-small", text: "Insertar",
+      "aria-label": "Insertar el artículo " + article.title });
+    insert.addEventListener("click", () => insertArticle(article));
+    const label = [article.line, note].filter(Boolean).join(" · ");
+    return el("li", {}, [el("span", {}, [document.createTextNode(article.title), el("small", { text: label })]), insert]);
+  }
+
+  const suggested = document.getElementById("c-suggested");
+  const suggestedNote = document.getElementById("c-suggested-note");
+  let suggesting = false;
+  async function loadSuggestions() {
+    if (suggesting) return;
+    suggesting = true;
+    try {
+      const response = await desk.api("/api/cola/" + id + "/sugeridos");
+      if (!response.ok) return;
+      const data = await response.json();
+      suggestedFor = data.message_id;
+      suggested.replaceChildren(...(data.articles.length
+        ? data.articles.map((a) => articleItem(a, a.why === "assistant" ? "respuesta del asistente" : "búsqueda"))
+        : [el("li", { text: "Ningún artículo de la base responde a este mensaje." })]));
+      suggestedNote.textContent = data.understood === "search"
+        ? "El asistente no está disponible: solo la búsqueda en la base." : "Para el último mensaje de la persona.";
+    } catch (error) {
+      suggestedNote.textContent = "No se pudieron cargar las sugerencias.";
+    } finally {
+      suggesting = false;
+    }
+  }
+
   const toggle = document.getElementById("c-articles-toggle");
   const panel = document.getElementById("c-articles");
   const query = document.getElementById("c-article-query");
@@ -214,16 +259,8 @@
       const response = await desk.api("/api/articulos?q=" + encodeURIComponent(q));
       if (!response.ok) return;
       const data = await response.json();
-      results.replaceChildren(...(data.articles.length ? data.articles.map((article) => {
-        const insert = el("button", { type: "button", className: "button button-secondary button-small", text: "Insertar",
-          "aria-label": "Insertar el artículo " + article.title });
-        insert.addEventListener("click", () => {
-          text.value = (text.value.trim() ? text.value.trim() + "\n\n" : "") + article.text;
-          text.focus();
-          say("Artículo insertado en la respuesta: revíselo antes de enviar.");
-        });
-        return el("li", {}, [el("span", {}, [document.createTextNode(article.title), el("small", { text: article.line })]), insert]);
-      }) : [el("li", { text: "Ningún artículo coincide." })]));
+      results.replaceChildren(...(data.articles.length ? data.articles.map((article) => articleItem(article))
+        : [el("li", { text: "Ningún artículo coincide." })]));
     }, 250);
   });
 
