@@ -25,6 +25,7 @@ from pathlib import Path
 import pytest
 
 USER, PASSWORD = "buzon@infomigra.test", "clave-de-prueba"
+SERVICE_ADDRESS = "infomigra@trabajo.gob.pe"
 
 
 def free_port() -> int:
@@ -154,3 +155,11 @@ def smtp_server() -> Iterator[SmtpServer]:
         yield server
     finally:
         controller.stop()
+
+
+def mail_env(imap: ImapServer, smtp: SmtpServer | None = None, **extra: str) -> dict[str, str]:
+    """The MAIL_* variables (bot/mail/settings.py) of a desk reading `imap` and sending through `smtp`."""
+    return {"MAIL_IMAP_HOST": imap.host, "MAIL_IMAP_PORT": str(imap.port), "MAIL_IMAP_SECURITY": "none",
+            "MAIL_IMAP_USER": imap.user, "MAIL_IMAP_PASSWORD": imap.password,
+            "MAIL_SMTP_HOST": "127.0.0.1", "MAIL_SMTP_PORT": str(smtp.port if smtp else 9), "MAIL_SMTP_SECURITY": "none",
+            "MAIL_SMTP_USER": "", "MAIL_ADDRESS": SERVICE_ADDRESS, "MAIL_TIMEOUT_SECONDS": "10", **extra}

@@ -10,22 +10,18 @@ import pytest
 from bot.mail import inbound, outbound
 from bot.mail.mailbox import Mailbox, MailError, send
 from bot.mail.settings import MailSettings, MailSettingsError
-from tests.mail_servers import imap_server, smtp_server
+from tests.mail_servers import SERVICE_ADDRESS, imap_server, mail_env, smtp_server
 
 
 def settings(imap, smtp=None, **extra) -> MailSettings:
-    env = {"MAIL_IMAP_HOST": imap.host, "MAIL_IMAP_PORT": str(imap.port), "MAIL_IMAP_SECURITY": "none",
-           "MAIL_IMAP_USER": imap.user, "MAIL_IMAP_PASSWORD": imap.password,
-           "MAIL_SMTP_HOST": "127.0.0.1", "MAIL_SMTP_PORT": str(smtp.port if smtp else 9), "MAIL_SMTP_SECURITY": "none",
-           "MAIL_SMTP_USER": "", "MAIL_ADDRESS": "infomigra@trabajo.gob.pe", "MAIL_TIMEOUT_SECONDS": "10", **extra}
-    return MailSettings.from_env(env)
+    return MailSettings.from_env(mail_env(imap, smtp, **extra))
 
 
 def deliver(imap, text: str, subject: str = "Consulta", **headers) -> str:
     """A message arriving in the mailbox (IMAP APPEND, as a delivery agent would put it there)."""
     message = EmailMessage()
     message["From"] = "Rosa Quispe <rosa@example.pe>"
-    message["To"] = "infomigra@trabajo.gob.pe"
+    message["To"] = SERVICE_ADDRESS
     message["Subject"] = subject
     message["Message-ID"] = make_msgid(domain="example.pe")
     for name, value in headers.items():
