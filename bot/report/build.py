@@ -22,7 +22,7 @@ from bot import knowledge
 from bot.feedback import store as ratings
 from bot.knowledge.base import KnowledgeBase
 from bot.knowledge.model import LINES
-from bot.report import charts, gaps, labels
+from bot.report import charts, doors, gaps, labels
 from bot.report import handoff as handoff_figures
 from bot.report.conversations import OFFER_OUTCOMES, OUTCOMES, REASONS, Conversation, conversations
 from bot.report.model import Duration, Figure, Mean, Report, Section, Share, Table
@@ -84,6 +84,8 @@ def _days(month: dt.date) -> list[dt.date]:
 
 def _conversation_figures(items: Iterable[Conversation], kb: KnowledgeBase, month: dt.date) -> dict[str, Any]:
     channels, lines, countries_, days = Tally(), Tally(), Tally(), Tally()
+    line_by_channel: dict[str, Counter[str]] = {}
+    country_by_channel: dict[str, Counter[str]] = {}
     assistant_by_channel: Counter[str] = Counter()
     shown: Counter[str] = Counter()
     in_conversations: Counter[str] = Counter()
@@ -106,9 +108,11 @@ def _conversation_figures(items: Iterable[Conversation], kb: KnowledgeBase, mont
             lines.add(line, conversation, per_line.get(line, 0))
         if not per_line and not conversation.line_intents:
             lines.add("", conversation)
+        line_by_channel.setdefault(conversation.channel, Counter()).update((set(per_line) | conversation.line_intents) or {""})
         per_country = Counter(c for c in (_country_of(kb, a) for a in conversation.articles) if c)
         for country in set(per_country) | conversation.countries:
             countries_.add(country, conversation, per_country.get(country, 0))
+        country_by_channel.setdefault(conversation.channel, Counter()).update(set(per_country) | conversation.countries)
         shown.update(conversation.articles)
         in_conversations.update(set(conversation.articles))
         outcomes[conversation.outcome] += 1
@@ -123,6 +127,8 @@ def _conversation_figures(items: Iterable[Conversation], kb: KnowledgeBase, mont
         "by_channel": channels.as_dict(), "assistant_by_channel": dict(assistant_by_channel),
         "by_day": {d.isoformat(): per_day.get(d.isoformat(), empty) for d in _days(month)},
         "by_line": lines.as_dict(), "by_country": countries_.as_dict(),
+        "line_by_channel": {k: dict(v) for k, v in line_by_channel.items()},
+        "country_by_channel": {k: dict(v) for k, v in country_by_channel.items()},
         "articles": {a: {"shown": shown[a], "conversations": in_conversations[a]} for a in shown},
         "outcomes": {o: outcomes[o] for o in OUTCOMES}, "reasons": {r: reasons[r] for r in REASONS},
         "offers": {o: offers[o] for o in OFFER_OUTCOMES}, "questions": questions,
@@ -249,6 +255,42 @@ def _handoff_section(figures: dict[str, Any] | None) -> Section:
     return section
 
 
+def _doors_section(d: dict[str, Any]) -> Section:
+    section = Section("puertas", "El servicio por puerta: chat, correo y ventanilla",
+                      "Consultas del mes por cada puerta del servicio. Chat: conversaciones con el asistente (web, WhatsApp, "
+                      "Telegram). Correo: cada correo nuevo (o respuesta a una consulta ya cerrada) al buzón del servicio. "
+                      "Ventanilla: cada atención presencial registrada. Espera: desde que la consulta llega a la cola hasta la "
+                      "primera respuesta de un asesor.")
+    counts = d["by_door"]
+    section.figures.append(charts.bars("Consultas por puerta", [labels.DOORS[k] for k in counts], list(counts.values()),
+                                       "Consultas del mes por puerta"))
+    times = d["answer_times"]
+    section.tables.append(Table("puertas", "Consultas por puerta",
+                                ["Puerta", "Consultas", "Atendidas por un asesor", "Espera mediana", "Espera p90"],
+                                [[labels.DOORS[k], n, times[k]["answered"] if k in times else "—",
+                                  Duration(times[k]["wait_median"]) if k in times else "—",
+                                  Duration(times[k]["wait_p90"]) if k in times else "—"] for k, n in counts.items()],
+                                note="Ventanilla: la persona es atendida en el momento. " + (
+                                    "" if d["window_installed"] else "Esta base de datos no tiene el registro de ventanilla.")))
+    columns = [labels.DOORS[k] for k in doors.DOORS]
+    order = [*LINES, doors.NO_LINE]
+    by_line = d["by_line"]
+    keys = order + sorted(k for k in by_line if k not in order)
+    section.tables.append(Table("puertas-por-linea", "Por línea de acción y puerta", ["Línea de acción", *columns, "Total"],
+                                [[labels.line(k) if k else labels.NO_LINE, *[by_line.get(k, {}).get(door, 0) for door in doors.DOORS],
+                                  sum(by_line.get(k, {}).values())] for k in keys],
+                                note="Una conversación de chat que tocó varias líneas cuenta en cada una."))
+    by_country = sorted(d["by_country"].items(), key=lambda kv: (-sum(kv[1].values()), labels.country(kv[0])))
+    section.tables.append(Table("puertas-por-pais", "Por país y puerta", ["País", *columns, "Total"],
+                                [[labels.country(k), *[v.get(door, 0) for door in doors.DOORS], sum(v.values())]
+                                 for k, v in by_country]))
+    if d["window_installed"]:
+        section.tables.append(Table("ventanilla-por-oficina", "Ventanilla por oficina", ["Oficina", "Atenciones"],
+                                    [[k or labels.MAIN_OFFICE, n] for k, n in sorted(d["window_by_office"].items())],
+                                    empty="Ninguna atención presencial registrada en el mes."))
+    return section
+
+
 def _gaps_section(groups: list[gaps.Gap]) -> Section:
     section = Section("vacios", "Preguntas que el asistente no pudo responder",
                       "Preguntas en las que el asistente no entendió y la búsqueda no dio un artículo elegido, agrupadas por "
@@ -290,7 +332,8 @@ def _stale_section(kb: KnowledgeBase, today: dt.date) -> Section:
     return section
 
 
-def _highlights(c: dict[str, Any], rated: list[ratings.ArticleCounts], suggestions_total: int | None) -> list[tuple[str, Any]]:
+def _highlights(c: dict[str, Any], rated: list[ratings.ArticleCounts], suggestions_total: int | None,
+                by_door: dict[str, Any]) -> list[tuple[str, Any]]:
     yes = sum(r.useful for r in rated)
     total_rated = sum(r.total for r in rated)
     items: list[tuple[str, Any]] = [
@@ -299,6 +342,9 @@ def _highlights(c: dict[str, Any], rated: list[ratings.ArticleCounts], suggestio
         ("Derivadas a un asesor", c["outcomes"]["escalated"]),
         ("Valoraciones «¿Te sirvió?»", total_rated), ("Dijeron que sí les sirvió", Share(yes, total_rated)),
     ]
+    items.append(("Consultas por correo", by_door["by_door"][doors.EMAIL]))
+    if by_door["window_installed"]:
+        items.append(("Atenciones en ventanilla", by_door["by_door"][doors.WINDOW]))
     if suggestions_total is not None:
         items.append(("Mensajes de la voz del migrante", suggestions_total))
     return items
@@ -324,6 +370,8 @@ def build(month: str | dt.date, *, tracker_engine: Engine | None, engine: Engine
         figures = _conversation_figures([], kb, first)
     rated: list[ratings.ArticleCounts] = []
     suggestion_counts = handoff = None
+    email: list[dict[str, Any]] = []
+    window: list[dict[str, Any]] | None = None
     if engine is not None:
         if _has_table(engine, "answer_ratings"):
             rated = ratings.counts(engine, start, end)
@@ -332,18 +380,23 @@ def build(month: str | dt.date, *, tracker_engine: Engine | None, engine: Engine
 
             suggestion_counts = monthly_counts(engine, first)
         handoff = handoff_figures.stats(engine, start, end)
+        email = doors.email_consultations(engine, start, end, lambda article_id: _line_of(kb, article_id))
+        window = doors.window_consultations(engine, start, end)
     else:
         warnings.append("Sin acceso a la base de datos del servicio: faltan valoraciones, sugerencias y atención por asesores.")
-    groups = gaps.group(sorted(figures["questions"]))  # the same groups whatever order the database gives
+    by_door = doors.figures(figures, handoff, email, window)
+    # the same groups whatever order the database gives; questions from every door
+    groups = gaps.group(sorted([*figures["questions"], *by_door["gaps"]]))
     sections = [
-        _conversations_section(figures), _articles_section(figures, rated, kb), _endings_section(figures),
+        _conversations_section(figures), _doors_section(by_door), _articles_section(figures, rated, kb), _endings_section(figures),
         _handoff_section(handoff), _gaps_section(groups), _suggestions_section(suggestion_counts), _stale_section(kb, today),
     ]
     data = {**{k: v for k, v in figures.items() if k != "questions"},
             "ratings": {r.article_id: {"yes": r.useful, "no": r.not_useful} for r in rated},
             "gaps": [{"count": g.count, "keywords": g.keywords, "examples": g.examples} for g in groups],
-            "suggestions": suggestion_counts, "handoff": handoff, "stale": [a.id for a in kb.stale(today, STALE_DAYS)]}
-    return Report(first, now, _highlights(figures, rated, suggestion_counts["total"] if suggestion_counts else None),
+            "suggestions": suggestion_counts, "handoff": handoff,
+            "doors": {k: v for k, v in by_door.items() if k != "gaps"}, "stale": [a.id for a in kb.stale(today, STALE_DAYS)]}
+    return Report(first, now, _highlights(figures, rated, suggestion_counts["total"] if suggestion_counts else None, by_door),
                   sections, data, warnings)
 
 

@@ -1,6 +1,7 @@
 """Handoff figures of a month from the handoff tables (bot.handoff.schema): tickets opened in the
 month, by reason and channel; the wait until an advisor's first answer and the time to close
-(median and 90th percentile); the 1–5 ratings; the same per advisor (the ticket's last advisor).
+(median and 90th percentile); the 1–5 ratings; the same per advisor (the ticket's last advisor) and
+per channel (the e-mail's answer times beside the chats', bot/report/doors.py).
 
 Returns None when the database has no handoff tables (the handoff is not installed there).
 """
@@ -68,6 +69,10 @@ def stats(engine: Engine, start: dt.datetime, end: dt.datetime) -> dict[str, Any
     result = _summary(tickets)
     result["by_reason"] = dict(Counter(ticket["reason"] for ticket in tickets))
     result["by_channel"] = dict(Counter(ticket["channel"] for ticket in tickets))
+    by_channel: dict[str, list[dict[str, Any]]] = {}
+    for ticket in tickets:
+        by_channel.setdefault(ticket["channel"], []).append(ticket)
+    result["by_channel_summary"] = {channel: _summary(rows) for channel, rows in sorted(by_channel.items())}
     result["priority"] = sum(1 for ticket in tickets if ticket["priority"])
     result["open"] = sum(1 for ticket in tickets if ticket["status"] != "closed")
     per: dict[str, list[dict[str, Any]]] = {}

@@ -7,6 +7,8 @@ from bot.knowledge.model import LINES
 
 CHANNELS = {"whatsapp": "WhatsApp", "telegram": "Telegram", "web": "Web (chat del portal)", "rest": "REST (API)",
             "correo": "Correo", "unknown": "Sin canal"}
+DOORS = {"web": "Web (chat del portal)", "whatsapp": "WhatsApp", "telegram": "Telegram", "correo": "Correo electrónico",
+         "ventanilla": "Ventanilla (presencial)"}
 OUTCOMES = {"answered": "Respondida por el asistente", "escalated": "Derivada a un asesor", "unresolved": "Sin resolver",
             "browsed": "Solo saludo o menú"}
 REASONS = {"asked": "La persona pidió un asesor", "unsure": "El asistente no entendió dos veces", "safety": "Tema de seguridad"}
@@ -16,6 +18,7 @@ OFFERS = {"taken": "Eligió un artículo ofrecido", "refused": "Respondió «Nin
 KINDS = {"sugerencia": "Sugerencia", "inquietud": "Inquietud", "queja": "Queja", "reconocimiento": "Reconocimiento"}
 STATUSES = {"new": "Nueva", "in_review": "En revisión", "forwarded": "Derivada", "answered": "Respondida", "archived": "Archivada"}
 NO_LINE = "Sin tema identificado"
+MAIN_OFFICE = "Sin oficina asignada"
 
 
 def channel(key: str) -> str:

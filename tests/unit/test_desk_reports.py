@@ -108,7 +108,7 @@ async def test_a_supervisor_generates_views_and_downloads_a_report(client, tmp_p
     tables = await client.get("/informes/2026-10/csv")
     assert tables.status_code == 200 and tables.headers["content-type"] == "application/zip"
     names = zipfile.ZipFile(io.BytesIO(tables.content)).namelist()
-    assert len(names) == 19 and "02-conversaciones-por-canal.csv" in names
+    assert len(names) == 23 and "02-conversaciones-por-canal.csv" in names
 
 
 async def test_bad_months_and_an_unreadable_tracker_store_get_clear_answers(client, monkeypatch, tmp_path):

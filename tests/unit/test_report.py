@@ -25,6 +25,7 @@ from bot.report.tracker import Event, url_from_endpoints
 from bot.report.tracker import events as events_table
 from bot.store.db import database_url
 from bot.suggestions import service
+from bot.window.schema import window_visits
 from tests.databases import ADMIN_URL, ensure_postgres, migrated_engine
 
 LIMA = dt.timezone(dt.timedelta(hours=-5))
@@ -180,8 +181,9 @@ def our_tables(engine) -> None:
         conn.execute(insert(handoff_tickets), rows)
 
 
-def ticket(sender, created, advisor, *, wait, close, rating, reason="asked", channel="web") -> dict:
-    return {"sender_id": sender, "channel": channel, "status": "closed" if close else "waiting", "reason": reason,
+def ticket(sender, created, advisor, *, wait, close, rating, reason="asked", channel="web", **columns) -> dict:
+    columns = {"country": None, "article_id": None, "topic": None, **columns}  # one shape: an insert of many rows takes the first's
+    return {**columns, "sender_id": sender, "channel": channel, "status": "closed" if close else "waiting", "reason": reason,
             "priority": 1 if reason == "safety" else 0, "advisor_id": advisor, "tags": [], "created_at": created,
             "queued_at": created, "first_response_at": created + dt.timedelta(seconds=wait) if wait else None,
             "closed_at": created + dt.timedelta(seconds=close) if close else None, "closed_by": "advisor" if close else None,
@@ -266,6 +268,38 @@ def test_ratings_suggestions_handoff_and_review_dates(month):
     assert data["stale"] == [a.id for a in KB.stale(dt.date(2026, 11, 2), 30)]
 
 
+def test_every_door_of_the_service_in_one_table(month):
+    rows = [ticket(f"correo:CO-2026-AAAA{i}", lima(7 + i, 9).astimezone(UTC), None, wait=7200, close=9000, rating=None,
+                   channel="correo", country="italia", article_id="emigrar/tramites/italia", topic="Trámites para Italia")
+            for i in range(5)]  # e-mails answered after 2 hours, the article found for each
+    rows.append(ticket("correo:CO-2026-BBBBB", lima(20, 9).astimezone(UTC), None, wait=None, close=None, rating=None,
+                       channel="correo", topic="Pensión de jubilación en Japón, escribir a rosa@example.pe"))  # nothing found
+    visit = {"advisor_id": None, "line": "retorno", "country": "chile", "topics": ["bono de retorno"], "referred": False}
+    visits = [{**visit, "reference": f"VE-2026-CCCC{i}", "created_at": lima(3 + i, 11).astimezone(UTC), "office": "Arequipa",
+               "articles": ["retorno/ley-incentivos"]} for i in range(5)]
+    visits.append({**visit, "reference": "VE-2026-DDDDD", "created_at": lima(9, 11).astimezone(UTC), "office": None,
+                   "articles": [], "topics": ["apostilla de partidas"]})  # no article handed over: a gap
+    with month.begin() as conn:
+        conn.execute(insert(handoff_tickets), rows)
+        conn.execute(insert(window_visits), visits)
+    report = built(month)
+    doors = report.data["doors"]
+    assert doors["by_door"] == {"web": 4, "whatsapp": 1, "telegram": 1, "correo": 6, "ventanilla": 6}
+    assert doors["by_line"]["retorno"]["ventanilla"] == 6 and doors["by_country"]["chile"]["ventanilla"] == 6
+    assert cells(report, "ventanilla-por-oficina") == {"Arequipa": ["5"], "Sin oficina asignada": ["<5"]}
+    assert doors["by_line"]["emigrar"]["correo"] == 5 and doors["by_line"][""]["correo"] == 1
+    assert doors["by_country"]["italia"]["correo"] == 5
+    email = doors["answer_times"]["correo"]
+    assert (email["tickets"], email["answered"], email["wait_median"]) == (6, 5, 7200)
+    rows = cells(report, "puertas")
+    assert rows["Correo electrónico"] == ["6", "5", "2 h 00 min", "2 h 00 min"]
+    assert dict(report.highlights)["Consultas por correo"] == 6
+    gaps = [example for g in report.data["gaps"] for example in g["examples"]]
+    assert any("Japón" in example for example in gaps) and not any("rosa@example.pe" in example for example in gaps)
+    assert any("apostilla" in example for example in gaps)
+    assert dict(report.highlights)["Atenciones en ventanilla"] == 6
+
+
 def test_small_counts_are_hidden_everywhere(month):
     report = built(month)
     assert cells(report, "conversaciones-por-canal")["Web (chat del portal)"] == ["<5", "7", "9"]
@@ -283,7 +317,7 @@ def test_the_html_is_complete_and_the_csv_files_match(month, tmp_path):
     assert written[0].name == "informe-2026-10.html" and page.startswith("<!doctype html>")
     checker = Checker()
     checker.feed(page)
-    assert checker.stack == [] and checker.images == 5  # well nested, every chart embedded
+    assert checker.stack == [] and checker.images == 6  # well nested, every chart embedded
     assert "http://" not in page and "https://" not in page and "<script" not in page  # nothing fetched, nothing run
     assert "octubre de 2026" in page and "ana.perez@example.org" not in page and "[correo eliminado]" in page
     assert len(style_hashes(page)) == 1
@@ -302,7 +336,7 @@ def test_a_month_without_data_gives_an_empty_but_valid_report(month, tmp_path):
     assert page.count("Sin datos este mes") >= 5
     checker = Checker()
     checker.feed(page)
-    assert checker.stack == [] and checker.images == 5
+    assert checker.stack == [] and checker.images == 6
 
 
 def test_a_database_without_our_tables_and_without_events(tmp_path):
@@ -372,7 +406,7 @@ def test_the_command_line(month, tmp_path, capsys):
     url = month.url.render_as_string(hide_password=False)
     assert main(["report", "--month", "2026-10", "--out", str(out), "--tracker-url", url, "--database-url", url,
                  "--today", "2026-11-02"]) == 0
-    assert (out / "informe-2026-10.html").exists() and len(list(out.glob("*.csv"))) == 19
+    assert (out / "informe-2026-10.html").exists() and len(list(out.glob("*.csv"))) == 23
     assert "informe-2026-10.html" in capsys.readouterr().out
     missing = main(["report", "--month", "2026-10", "--out", str(out), "--tracker-url", f"sqlite:///{tmp_path / 'none.db'}",
                     "--database-url", url])
