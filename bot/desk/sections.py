@@ -24,6 +24,8 @@ SECTIONS: tuple[Section, ...] = (
             "Conversaciones que esperan a un asesor: tome una, responda en el canal de la persona y ciérrela."),
     Section("Sugerencias", "/sugerencias", ("reviewer", "supervisor"),
             "La voz del migrante: sugerencias, inquietudes, quejas y reconocimientos para revisar."),
+    Section("Ventanilla", "/ventanilla", ("advisor", "supervisor"),
+            "Atención presencial: registrar una consulta en ventanilla y entregar los artículos impresos o por correo."),
     Section("Datos personales", "/datos-personales", ("advisor", "supervisor"),
             "Borrar todos los datos de una persona que lo pide por correo o teléfono (Ley 29733)."),
     Section("Informes", "/informes", ("supervisor",),
