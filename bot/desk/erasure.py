@@ -6,6 +6,7 @@
 A person who asks by e-mail or phone (Ley 29733) gets the same erasure as "borrar mis datos" in the
 chat: bot.privacy.erase.erase_person on our tables (audited in privacy_erasures with the desk
 account), then the conversation itself through Rasa's HTTP API, with the queue's client and settings.
+A contact left at the in-person window ("ventanilla:<contact>") has no conversation in Rasa.
 
 `lifespan`: while the desk serves, bot.privacy.retention.daily_loop applies the retention periods
 once a day (one process per day, whatever the number of desks and action servers, which run it too);
@@ -86,7 +87,10 @@ async def erase_now(request: Request) -> Response:
     desk, user = desk_of(request), request.state.user
     result = await desk.run(lambda: erase.erase_person(desk.engine, sender_id, requested_by="desk", staff_id=user.id,
                                                        staff_email=user.email))
-    conversation = await _forget_conversation(request.app, sender_id)
+    if sender_id.startswith(erase.WINDOW_PREFIX):  # a walk-in contact: there is no conversation in Rasa
+        conversation = "none"
+    else:
+        conversation = await _forget_conversation(request.app, sender_id)
     log.info("desk: personal data of a %s conversation erased by %s (%s; conversation: %s)",
              erase.channel_of(sender_id), user.email, result.counts(), conversation)
     return _page(request, done={"counts": result.counts(), "conversation": conversation})

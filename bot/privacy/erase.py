@@ -18,7 +18,10 @@ What `erase_person` does, in one transaction:
 - "¿Te sirvió?" ratings: sender id and conversation removed (article, answer and date stay);
 - advisor tickets: every message deleted; the ticket row stays for the statistics with a random
   id instead of the sender, no e-mail and no event details (an open ticket is closed first);
-- channel state: the person's `contacts` row (last message time, opt-out) and the buttons offered.
+- channel state: the person's `contacts` row (last message time, opt-out) and the buttons offered;
+- the in-person window (bot/window): the contact a walk-in person left with their consent, found as
+  "ventanilla:<e-mail or +number>" (`find_people`), and a WhatsApp conversation's number too; the
+  consultations stay for the counts, without it.
 Provider message ids (`seen_messages`) name no person and go after SEEN_FOR (7 days) anyway.
 An audit row (privacy_erasures) records when, who asked, the channel and the counts, nothing else.
 """
@@ -49,7 +52,8 @@ logger = logging.getLogger(__name__)
 
 ERASE_ACTION = "action_erase_my_data"  # the same name in bot/rasa/tracker_store.py (Rasa's venv)
 ERASED_PREFIX = "borrado:"  # an erased ticket's sender id: this and random characters
-CHANNELS = ("whatsapp", "telegram", "web", "correo")
+CHANNELS = ("whatsapp", "telegram", "web", "correo", "ventanilla")
+WINDOW_PREFIX = "ventanilla:"  # a walk-in contact as erasure names it: "ventanilla:ana@example.org", "ventanilla:+51987…"
 
 
 def channel_of(sender_id: str) -> str:
@@ -68,6 +72,7 @@ class Erasure:
     contacts: int = 0
     buttons: int = 0
     mail_threads: int = 0
+    window_contacts: int = 0
 
     def counts(self) -> dict[str, int]:
         return asdict(self)
@@ -114,6 +119,7 @@ def erase_person(engine: Engine, sender_id: str, *, requested_by: str = "person"
     if not sender_id:
         raise ValueError("a conversation id is needed")
     at = at or now()
+    window = forget_window_contact(engine, sender_id, at)
     erased_suggestions = suggestions.erase_personal_data(engine, sender_id, now=at, whole_text=True)
     with engine.begin() as conn:
         ratings = conn.execute(update(answer_ratings).where(answer_ratings.c.sender_id == sender_id)
@@ -124,12 +130,28 @@ def erase_person(engine: Engine, sender_id: str, *, requested_by: str = "person"
         contact_rows = conn.execute(delete(contacts).where(contacts.c.sender_id == sender_id)).rowcount
         buttons = conn.execute(delete(button_choices).where(button_choices.c.sender_id == sender_id)).rowcount
         forget_mail(conn, {sender_id})  # a thread without tickets
-        result = Erasure(erased_suggestions, ratings, len(ids), messages, contact_rows, buttons, threads)
+        result = Erasure(erased_suggestions, ratings, len(ids), messages, contact_rows, buttons, threads, window)
         conn.execute(insert(privacy_erasures).values(
             at=at, requested_by=requested_by[:10], staff_id=None if staff_id is None else str(staff_id)[:64],
             staff_email=(staff_email or "").strip().lower()[:254] or None, channel=channel_of(sender_id),
             counts=result.counts()))
     return result
+
+
+def forget_window_contact(engine: Engine, sender_id: str, at: dt.datetime) -> int:
+    """The walk-in contact of a "ventanilla:<contact>" id, or the number of a WhatsApp conversation, removed
+    from the window's consultations; records changed."""
+    from bot.window.store import WindowStore
+
+    if sender_id.startswith(WINDOW_PREFIX):
+        key = sender_id[len(WINDOW_PREFIX):]
+    elif sender_id.startswith("whatsapp:"):
+        key = sender_id[len("whatsapp:"):]
+    else:
+        return 0
+    if not inspect(engine).has_table("window_visits"):
+        return 0
+    return WindowStore(engine).forget_contact(key, at)
 
 
 # the conversation in Rasa ---------------------------------------------------------------------------
@@ -242,6 +264,12 @@ def find_people(engine: Engine, query: str, tracker: Engine | None = None, limit
                 conditions.append(func.lower(contact_col) == email)
             for sender in conn.execute(select(distinct(sender_col)).where(or_(*conditions)).limit(limit)).scalars():
                 add(sender, label)
+    if inspect(engine).has_table("window_visits"):
+        from bot.window.store import WindowStore
+
+        window_digits = digits if digits and len(digits) >= 6 and not email else None
+        for contact in WindowStore(engine).contacts_matching(email, window_digits, limit):
+            add(WINDOW_PREFIX + contact, "ventanilla")
     if tracker is not None and inspect(tracker).has_table("events"):
         from bot.report.tracker import events
 

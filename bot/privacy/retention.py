@@ -14,6 +14,7 @@ retention runs by itself; `infomigra privacy retention` runs it by hand.
 | channel state: provider message ids | 7 days (bot.rasa.channels.state.SEEN_FOR) | deleted |
 | suggestions | SUGGESTIONS_RETENTION_MONTHS (24) | personal data erased (bot.suggestions.service.purge) |
 | "¿Te sirvió?" ratings | 24 hours (bot.feedback.store.SENDER_KEPT) | sender id removed |
+| window: a walk-in's contact | CHANNEL_STATE_RETENTION_DAYS (180) after the visit | removed; the visit stays for the counts |
 
 The monthly report (bot/report) reads the conversations of its month from the tracker store, so
 before conversations are deleted the report of every finished month they fall in is written
@@ -147,6 +148,11 @@ def run_retention(engine: Engine, tracker: Engine | None, *, at: dt.datetime | N
     if "handoff_tickets" in tables:
         result["tickets"] = anonymise_closed_tickets(engine, at - dt.timedelta(days=days("HANDOFF_RETENTION_DAYS", env)), at)
     result.update(purge_channel_state(engine, at - dt.timedelta(days=days("CHANNEL_STATE_RETENTION_DAYS", env)), at))
+    if "window_visits" in tables:  # a walk-in's contact lasts as long as a chat's channel state
+        from bot.window.store import WindowStore
+
+        cutoff = at - dt.timedelta(days=days("CHANNEL_STATE_RETENTION_DAYS", env))
+        result["window_contacts"] = WindowStore(engine).forget_old_contacts(cutoff, at)
     if "suggestions" in tables:
         months = (env or os.environ).get(suggestions.RETENTION_ENV) or None
         result["suggestions"] = suggestions.purge(engine, months, now=at).erased

@@ -93,7 +93,8 @@ def test_erasure_leaves_nothing_of_the_person_and_keeps_the_figures(engine):
 
     counts = done.counts()
     assert counts.pop("ticket_messages") >= 4
-    assert counts == {"suggestions": 1, "ratings": 1, "tickets": 2, "contacts": 1, "buttons": 1, "mail_threads": 0}
+    assert counts == {"suggestions": 1, "ratings": 1, "tickets": 2, "contacts": 1, "buttons": 1, "mail_threads": 0,
+                      "window_contacts": 0}
     assert leftovers(engine, needles_of(ANA, PHRASE, EMAIL)) == []
     assert leftovers(engine, ["beto escribe zq9999", BETO])  # the other person is untouched
     after = (monthly_counts(engine, month), ratings.counts(engine, start, end), handoff_figures.stats(engine, start, end))
