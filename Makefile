@@ -43,9 +43,11 @@ help:
 
 install: .venv/.installed .venv-svc/.installed
 
-# Browser tests drive Debian's Chromium through Playwright (no browser download).
+# Browser tests drive Debian's Chromium through Playwright (no browser download); the Ventanilla's test
+# reads the PDF Chromium prints with pdftotext (Debian's poppler-utils).
 browser:
 	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+	@command -v pdftotext >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils; }
 
 # The e-mail door's tests read a real IMAP server: Debian's Dovecot, each test starting its own on a
 # temporary mailbox (tests/mail_servers.py; the package's own service is not used).
