@@ -329,8 +329,8 @@ class WindowStore:
         with self.engine.connect() as conn:
             total = conn.execute(select(func.count()).select_from(window_visits).where(*period)).scalar() or 0
             by_line = dict(conn.execute(select(c.line, func.count()).where(*period).group_by(c.line)).all())
-            by_country = dict(conn.execute(select(func.coalesce(c.country, "—"), func.count()).where(*period)
-                                           .group_by(func.coalesce(c.country, "—"))).all())
+            by_country = {country or "—": n for country, n in conn.execute(select(c.country, func.count()).where(*period)
+                                                                          .group_by(c.country)).all()}
             referred = conn.execute(select(func.count()).select_from(window_visits).where(*period, c.referred.is_(True))).scalar()
         return {"total": total, "by_line": by_line, "by_country": by_country, "referred": referred or 0}
 
