@@ -30,6 +30,8 @@ SECTIONS: tuple[Section, ...] = (
             "Borrar todos los datos de una persona que lo pide por correo o teléfono (Ley 29733)."),
     Section("Informes", "/informes", ("supervisor",),
             "El informe mensual del servicio: conversaciones, valoraciones, derivaciones y vacíos de contenido."),
+    Section("Oficinas", "/oficinas", ("supervisor",),
+            "La sede central y las oficinas regionales: sus regiones, su horario y qué asesores trabajan en cada una."),
 )
 
 
