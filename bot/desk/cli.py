@@ -6,6 +6,10 @@ line; never from the command line, where other users of the machine could see th
 Every account gets a second factor (TOTP) when it is created: the command prints its secret and
 otpauth:// URI once, for the person to add to an authenticator app. `reset-totp` makes a new one
 (lost phone; supervisors), `remove-totp` removes it so a non-supervisor enrols again at the next login.
+
+Offices (bot/offices): `offices` lists them, `add-office` and `update-office` change them, `set-offices`
+says which offices an account works in; `create-user --office SLUG` (repeatable) puts a new account in
+offices (default: the main office).
 """
 
 from __future__ import annotations
@@ -54,16 +58,49 @@ def _print_totp(email: str, secret: str) -> None:
     print(f"  uri:    {provisioning_uri(secret, email)}")
 
 
+def _offices(args: argparse.Namespace):  # noqa: ANN202
+    from sqlalchemy import inspect
+
+    from bot.offices.directory import Offices
+
+    engine = _accounts(args).engine
+    if not inspect(engine).has_table("offices"):
+        print("the offices' tables are missing: run `infomigra db upgrade` first", file=sys.stderr)
+        raise SystemExit(2)
+    return Offices(engine)
+
+
+def _offices_named(directory, slugs: list[str] | None) -> list | None:  # noqa: ANN001
+    """The offices of these slugs (default: the main one), or None after printing which slug is unknown."""
+    if not slugs:
+        main = directory.main()
+        return [main] if main else []
+    found = []
+    for slug in slugs:
+        office = directory.by_slug(slug)
+        if office is None:
+            print(f"no office with code {slug!r} (see `infomigra desk offices`)", file=sys.stderr)
+            return None
+        found.append(office)
+    return found
+
+
 def _create_user(args: argparse.Namespace) -> int:
     from bot.desk.accounts import AccountError
 
     accounts = _accounts(args)
+    directory = _offices(args)
+    offices = _offices_named(directory, args.office)
+    if offices is None:
+        return 1
     try:
         user = accounts.create(args.email, args.name, read_password().rstrip("\r"), args.role, with_totp=not args.totp_at_login)
     except AccountError as exc:
         print(f"not created: {exc}", file=sys.stderr)
         return 1
+    directory.set_offices(user.id, [o.id for o in offices])
     print(f"created {user.email} ({', '.join(sorted(user.roles))})")
+    print(f"offices: {', '.join(o.slug for o in offices) or 'none'}")
     secret = accounts.totp_secret(user.email)
     if secret:
         _print_totp(user.email, secret)
@@ -137,6 +174,70 @@ def _set_password(args: argparse.Namespace) -> int:
     return 0
 
 
+def _describe_office(office, members: int) -> str:  # noqa: ANN001
+    flags = " ".join(flag for flag, on in (("main", office.is_main), ("INACTIVE", not office.active)) if on) or "active"
+    regions = ", ".join(office.region_names) or "-"
+    hours = office.hours or "the service's"
+    return f"{office.slug:20} {flags:8} {members:3} accounts  regions: {regions}  hours: {hours}  {office.name}"
+
+
+def _list_offices(args: argparse.Namespace) -> int:
+    directory = _offices(args)
+    counts = directory.member_counts()
+    offices = directory.all()
+    if not offices:
+        print("no offices: `infomigra db upgrade` creates the main one")
+        return 0
+    for office in offices:
+        print(_describe_office(office, counts.get(office.id, 0)))
+    return 0
+
+
+def _add_office(args: argparse.Namespace) -> int:
+    from bot.offices.directory import OfficeError
+
+    directory = _offices(args)
+    try:
+        office = directory.create(args.slug, args.name, args.regions or "", args.hours)
+    except OfficeError as exc:
+        print(f"not created: {exc}", file=sys.stderr)
+        return 1
+    print(f"created office {_describe_office(office, 0)}")
+    print(f"add its accounts with `infomigra desk set-offices --email … --office {office.slug}`")
+    return 0
+
+
+def _update_office(args: argparse.Namespace) -> int:
+    from bot.offices.directory import OfficeError
+
+    directory = _offices(args)
+    office = directory.by_slug(args.slug)
+    if office is None:
+        print(f"no office with code {args.slug!r} (see `infomigra desk offices`)", file=sys.stderr)
+        return 1
+    try:
+        office = directory.update(office.id, name=args.name, region_list=args.regions, hours=args.hours, active=args.active)
+    except OfficeError as exc:
+        print(f"not changed: {exc}", file=sys.stderr)
+        return 1
+    print(f"updated office {_describe_office(office, directory.member_counts().get(office.id, 0))}")
+    return 0
+
+
+def _set_offices(args: argparse.Namespace) -> int:
+    user = _accounts(args).by_email(args.email)
+    if user is None:
+        print(f"no account with e-mail {args.email}", file=sys.stderr)
+        return 1
+    directory = _offices(args)
+    offices = _offices_named(directory, args.office)
+    if offices is None:
+        return 1
+    directory.set_offices(user.id, [o.id for o in offices])
+    print(f"{user.email} works in: {', '.join(o.slug for o in offices)}")
+    return 0
+
+
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -181,6 +282,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     create.add_argument("--role", action="append", required=True, choices=ROLE_CHOICES, help="repeat for several roles")
     create.add_argument("--totp-at-login", action="store_true",
                         help="no second factor now: the person enrols one at the first login (not for supervisors)")
+    create.add_argument("--office", action="append", metavar="SLUG",
+                        help="an office the account works in; repeat for several (default: the main office)")
     create.set_defaults(func=_create_user)
 
     listing = commands.add_parser("list-users", parents=[common], help="list staff accounts")
@@ -206,3 +309,30 @@ def register(sub: argparse._SubParsersAction) -> None:
                                  help="remove an account's second factor: it enrols a new one at the next login (not supervisors)")
     remove.add_argument("--email", required=True)
     remove.set_defaults(func=_remove_totp)
+
+    offices = commands.add_parser("offices", parents=[common], help="list the offices (regions, hours, accounts)")
+    offices.set_defaults(func=_list_offices)
+
+    hours_help = "office hours as in HANDOFF_OFFICE_HOURS, e.g. 'lun-vie 08:00-16:00; sab 09:00-12:00'"
+    add = commands.add_parser("add-office", parents=[common], help="add a regional office")
+    add.add_argument("--slug", required=True, help="its code: lower-case letters, digits and hyphens (arequipa)")
+    add.add_argument("--name", required=True, help="its name as shown in the desk")
+    add.add_argument("--regions", default="", help="the regions it serves, comma-separated: 'Arequipa, Moquegua'")
+    add.add_argument("--hours", help=hours_help + " (default: the service's)")
+    add.set_defaults(func=_add_office)
+
+    change = commands.add_parser("update-office", parents=[common], help="change an office (what is not given stays)")
+    change.add_argument("--slug", required=True, help="the office's code")
+    change.add_argument("--name")
+    change.add_argument("--regions", help="the regions it serves, comma-separated (replaces the list)")
+    change.add_argument("--hours", help=hours_help + "; '' for the service's")
+    state = change.add_mutually_exclusive_group()
+    state.add_argument("--inactive", dest="active", action="store_false", default=None,
+                       help="no new conversations (its regions go to the main office)")
+    state.add_argument("--active", dest="active", action="store_true", default=None)
+    change.set_defaults(func=_update_office)
+
+    member = commands.add_parser("set-offices", parents=[common], help="the offices an account works in (replaces its list)")
+    member.add_argument("--email", required=True)
+    member.add_argument("--office", action="append", required=True, metavar="SLUG", help="repeat for several")
+    member.set_defaults(func=_set_offices)
