@@ -29,6 +29,7 @@ from sqlalchemy import (
 )
 
 import bot.desk.schema  # noqa: F401  (desk_users, which the foreign keys below refer to)
+import bot.offices.schema  # noqa: F401  (offices: handoff_tickets.office_id, migration 0010_offices)
 from bot.store.schema import metadata
 
 STATUSES: tuple[str, ...] = ("waiting", "active", "closing", "closed")
@@ -70,6 +71,7 @@ handoff_tickets = Table(
     Column("article_id", String(160), nullable=True),
     Column("contact_email", String(254), nullable=True),  # left by the person while waiting
     Column("advisor_id", Integer, ForeignKey("desk_users.id", ondelete="SET NULL"), nullable=True, index=True),
+    Column("office_id", Integer, ForeignKey("offices.id", ondelete="SET NULL"), nullable=True, index=True),  # its queue
     Column("assigned_at", DateTime(timezone=True), nullable=True),  # given to advisor_id (taken or transferred)
     Column("accepted_at", DateTime(timezone=True), nullable=True),  # advisor_id opened it (a transfer is accepted)
     Column("tags", JSON, nullable=False),

@@ -60,6 +60,7 @@ class Ticket:
     article_id: str | None
     contact_email: str | None
     advisor_id: int | None
+    office_id: int | None
     assigned_at: dt.datetime | None
     accepted_at: dt.datetime | None
     tags: list[str]
@@ -174,10 +175,16 @@ class HandoffStore:
         names = dict(conn.execute(select(desk_users.c.id, desk_users.c.display_name)).all()) if rows else {}
         return [_ticket(r, preview=previews.get(r["id"]), advisor_name=names.get(r["advisor_id"])) for r in rows]
 
-    def waiting(self) -> list[Ticket]:
-        """The queue: priority first, then the oldest escalation."""
+    def waiting(self, office_ids: Iterable[int | None] | None = None) -> list[Ticket]:
+        """The queue (of these offices, None among them for tickets routed to none; or all): priority first,
+        then the oldest escalation."""
+        query = select(handoff_tickets).where(handoff_tickets.c.status == "waiting")
+        if office_ids is not None:
+            ids = list(office_ids)
+            known = handoff_tickets.c.office_id.in_([i for i in ids if i is not None])
+            query = query.where(or_(known, handoff_tickets.c.office_id.is_(None)) if None in ids else known)
         with self.engine.connect() as conn:
-            rows = conn.execute(select(handoff_tickets).where(handoff_tickets.c.status == "waiting")
+            rows = conn.execute(query
                                 .order_by(handoff_tickets.c.priority.desc(), handoff_tickets.c.created_at,
                                           handoff_tickets.c.id)).mappings().all()
             return self._with_details(conn, rows)
@@ -205,15 +212,17 @@ class HandoffStore:
             return self._with_details(conn, [row])[0] if row else None
 
     def position(self, ticket: Ticket) -> int:
-        """1 for the next ticket an advisor will take; 0 when it is not waiting."""
+        """1 for the next ticket an advisor of its office will take; 0 when it is not waiting."""
         if ticket.status != "waiting":
             return 0
         t = handoff_tickets.c
         ahead = or_(t.priority > ticket.priority,
                     and_(t.priority == ticket.priority,
                          or_(t.created_at < ticket.created_at, and_(t.created_at == ticket.created_at, t.id < ticket.id))))
+        same_office = t.office_id.is_(None) if ticket.office_id is None else t.office_id == ticket.office_id
         with self.engine.connect() as conn:
-            count = conn.execute(select(func.count()).select_from(handoff_tickets).where(t.status == "waiting", ahead)).scalar()
+            count = conn.execute(select(func.count()).select_from(handoff_tickets)
+                                 .where(t.status == "waiting", same_office, ahead)).scalar()
         return int(count or 0) + 1
 
     def messages(self, ticket_id: int, after_id: int = 0, limit: int = 500) -> list[Message]:
@@ -246,9 +255,11 @@ class HandoffStore:
     # --- escalation (action server) --------------------------------------------------------------
     def open_ticket(self, *, sender_id: str, channel: str, reason: str, priority: int, line: str | None = None,
                     country: str | None = None, topic: str | None = None, article_id: str | None = None,
-                    transcript: Iterable[dict] = (), at: dt.datetime | None = None) -> tuple[Ticket, bool]:
-        """Open a ticket for the conversation, with the assistant's turns so far; an open ticket of the
-        same conversation is returned instead (False: not created now), raised to safety if needed."""
+                    transcript: Iterable[dict] = (), office_id: int | None = None,
+                    at: dt.datetime | None = None) -> tuple[Ticket, bool]:
+        """Open a ticket for the conversation, with the assistant's turns so far, in the queue of `office_id`
+        (bot/offices: routed by the caller); an open ticket of the same conversation is returned instead
+        (False: not created now), raised to safety if needed."""
         at = at or now()
         existing = self.open_for(sender_id)
         if existing is not None:
@@ -261,7 +272,7 @@ class HandoffStore:
             return existing, False
         values = {"sender_id": sender_id, "channel": channel[:20], "status": "waiting", "reason": reason, "priority": priority,
                   "line": line, "country": country, "topic": topic, "article_id": article_id, "tags": [],
-                  "created_at": at, "queued_at": at, "messages_since_compaction": 0}
+                  "office_id": office_id, "created_at": at, "queued_at": at, "messages_since_compaction": 0}
         try:
             with self.engine.begin() as conn:
                 ticket_id = conn.execute(insert(handoff_tickets).values(**values)).inserted_primary_key[0]
@@ -512,6 +523,31 @@ class HandoffStore:
             if not changed:
                 raise HandoffError("La conversación cambió mientras tanto; vuelva a intentarlo.")
             self._event(conn, ticket_id, "transferred", from_id, detail=f"{ticket.advisor_id}->{to_id}", at=at)
+        return self.get(ticket_id)  # type: ignore[return-value]
+
+    def move_to_office(self, ticket_id: int, office_id: int, actor_id: int, supervisor: bool = False,
+                       at: dt.datetime | None = None) -> Ticket:
+        """Send a conversation to another office's queue (waiting, without advisor): the advisor who has it,
+        or a supervisor, or anyone for a conversation still waiting."""
+        at = at or now()
+        ticket = self.get(ticket_id)
+        if ticket is None:
+            raise HandoffError("Esa conversación no existe.")
+        if ticket.status == "active":
+            ticket = self.require_owner(ticket_id, actor_id, supervisor)
+        elif ticket.status != "waiting":
+            raise HandoffError("Solo se deriva a otra oficina una conversación en cola o en atención.")
+        if ticket.office_id == office_id:
+            raise HandoffError("La conversación ya está en la cola de esa oficina.")
+        with self.engine.begin() as conn:
+            changed = conn.execute(update(handoff_tickets).where(
+                handoff_tickets.c.id == ticket_id, handoff_tickets.c.status == ticket.status,
+                handoff_tickets.c.advisor_id.is_(None) if ticket.advisor_id is None else handoff_tickets.c.advisor_id == ticket.advisor_id)
+                .values(office_id=office_id, status="waiting", advisor_id=None, assigned_at=None, accepted_at=None,
+                        queued_at=at, waiting_notice_at=None)).rowcount
+            if not changed:
+                raise HandoffError("La conversación cambió mientras tanto; vuelva a intentarlo.")
+            self._event(conn, ticket_id, "office", actor_id, detail=f"{ticket.office_id}->{office_id}", at=at)
         return self.get(ticket_id)  # type: ignore[return-value]
 
     def return_to_queue(self, ticket_id: int, why: str, actor_id: int | None = None, expect_advisor: int | None = None,
