@@ -6,7 +6,8 @@ Pages (advisor or supervisor):
                                 articles, notes, tags, transfer, give back, close
   GET  /cola/supervision        queue length, waits, load per advisor (supervisor)
 API (JSON; POST needs the session's CSRF token in X-CSRF-Token):
-  GET  /api/cola                              the queue and my conversations (also records that I am online)
+  GET  /api/cola?oficina=ID                   the queue of my offices (a supervisor: every office, or the one
+                                              chosen) and my conversations (also records that I am online)
   GET  /api/cola/estadisticas                 supervisor statistics
   GET  /api/cola/{id}?despues=N               a conversation and its messages after message N
   POST /api/cola/{id}/tomar                   take it
@@ -15,6 +16,7 @@ API (JSON; POST needs the session's CSRF token in X-CSRF-Token):
   POST /api/cola/{id}/nota       {"text"}     private note
   POST /api/cola/{id}/etiquetas  {"tags"}     set the tags
   POST /api/cola/{id}/transferir {"advisor_id"}
+  POST /api/cola/{id}/oficina {"office_id"}   move it to another office's queue (bot/offices)
   POST /api/cola/{id}/devolver                give it back to the queue
   POST /api/cola/{id}/cerrar                  close: the assistant resumes and asks for a rating
   GET  /api/cola/{id}/sugeridos               the articles the assistant would answer the person's last message
@@ -56,6 +58,7 @@ from bot.knowledge.model import LINES
 from bot.knowledge.suggest import suggest
 from bot.mail.door import ATTACHMENT_NOTE, SUBJECT_LABEL, MailDoor
 from bot.mail.settings import MailSettings, MailSettingsError
+from bot.offices.directory import Office, Offices
 from bot.store.clock import now
 from bot.store.leader import Leadership
 
@@ -166,9 +169,13 @@ def _masked(sender_id: str) -> str:
     return "···" + rest[-4:] if len(rest) > 4 else rest
 
 
-def ticket_json(ticket: Ticket, at: dt.datetime, position: int | None = None) -> dict[str, Any]:
+def ticket_json(ticket: Ticket, at: dt.datetime, position: int | None = None,
+                offices: dict[int, Office] | None = None) -> dict[str, Any]:
+    office = (offices or {}).get(ticket.office_id) if ticket.office_id is not None else None
     return {
         "id": ticket.id,
+        "office_id": ticket.office_id,
+        "office_label": office.name if office else "—",
         "channel": ticket.channel,
         "channel_label": CHANNELS.get(ticket.channel, ticket.channel),
         "person": _masked(ticket.sender_id),
@@ -276,13 +283,31 @@ async def _viewable(request: Request) -> Ticket | Response:
 
 
 # --- pages -------------------------------------------------------------------------------------------
+def _my_offices(handoff: HandoffDesk, user_id: int) -> list[Office]:
+    """The offices whose queue an advisor works (theirs, else the main one); [] when the service has no offices."""
+    offices = Offices(handoff.store.engine)
+    ids = offices.queue_of(user_id)
+    return [o for o in offices.all() if o.id in ids] if ids is not None else []
+
+
+def _schedules(handoff: HandoffDesk, offices: list[Office]) -> list[tuple[str, str]]:
+    """(office, hours) for the queue's heading; the service's hours alone without offices."""
+    default = handoff.settings.hours
+    if not offices:
+        return [("", default.describe())]
+    directory = Offices(handoff.store.engine)
+    return [(o.name, directory.hours(o.id, default).describe()) for o in offices]
+
+
 @requires(*STAFF)
 @available
 async def queue_page(request: Request) -> Response:
     handoff = handoff_of(request)
+    supervisor = _is_supervisor(request)
+    mine = await handoff.service.run(_my_offices, handoff, request.state.user.id)
     return desk_of(request).templates.TemplateResponse(request, "queue/index.html", {
-        "rasa_ready": handoff.service.api.configured, "schedule": handoff.settings.hours.describe(),
-        "is_supervisor": _is_supervisor(request)})
+        "rasa_ready": handoff.service.api.configured, "schedules": await handoff.service.run(_schedules, handoff, mine),
+        "offices": mine, "is_supervisor": supervisor})
 
 
 @requires(*STAFF)
@@ -302,26 +327,55 @@ async def supervision_page(request: Request) -> Response:
 
 
 # --- API ---------------------------------------------------------------------------------------------
+def _positions(tickets: list[Ticket], main_id: int | None) -> list[int]:
+    """Each waiting ticket's place in its own office's queue (the list is in queue order; routed to none: the main one's)."""
+    seen: dict[int | None, int] = {}
+    places = []
+    for ticket in tickets:
+        office = main_id if ticket.office_id is None else ticket.office_id
+        seen[office] = seen.get(office, 0) + 1
+        places.append(seen[office])
+    return places
+
+
 @requires(*STAFF)
 @available
 async def api_queue(request: Request) -> Response:
     handoff = handoff_of(request)
     store, run, user = handoff.store, handoff.service.run, request.state.user
+    supervisor = _is_supervisor(request)
+    directory = Offices(store.engine)
+    every = {o.id: o for o in await run(directory.all)}
+    main_id = next((o.id for o in every.values() if o.is_main), None)
+    chosen = (request.query_params.get("oficina") or "").strip()
+    if supervisor:  # every office, or the one chosen
+        if chosen and (not chosen.isdigit() or int(chosen) not in every):
+            return _bad(request, "Esa oficina no existe.")
+        office_ids: list[int | None] | None = [int(chosen)] if chosen else None
+        if office_ids and every[int(chosen)].is_main:
+            office_ids.append(None)  # what was routed to no office is the main office's
+    else:
+        office_ids = await run(directory.queue_of, user.id)
     at = now()
     await run(store.seen, user.id, at)
-    waiting = await run(store.waiting)
+    waiting = await run(store.waiting, office_ids)
     mine = await run(store.open_tickets, user.id)
-    others = [t for t in await run(store.open_tickets) if t.advisor_id != user.id] if _is_supervisor(request) else []
+    others = [t for t in await run(store.open_tickets) if t.advisor_id != user.id] if supervisor else []
     closed = await run(store.recently_closed, user.id, at - dt.timedelta(hours=12), 10)
     online = await run(store.online, handoff.settings.online_window, at)
+    watched = [every[i] for i in office_ids if i in every] if office_ids is not None else list(every.values())
+    hours = await run(lambda: [directory.hours(o.id, handoff.settings.hours) for o in watched] or [handoff.settings.hours])
     return JSONResponse({
         "now": _iso(at),
-        "waiting": [ticket_json(t, at, i + 1) for i, t in enumerate(waiting)],
-        "mine": [ticket_json(t, at) for t in mine],
-        "others": [ticket_json(t, at) for t in others],
-        "closed": [ticket_json(t, at) for t in closed],
+        "waiting": [ticket_json(t, at, place, every) for t, place in zip(waiting, _positions(waiting, main_id), strict=True)],
+        "mine": [ticket_json(t, at, offices=every) for t in mine],
+        "others": [ticket_json(t, at, offices=every) for t in others],
+        "closed": [ticket_json(t, at, offices=every) for t in closed],
         "online": len(online),
-        "office_open": handoff.settings.hours.is_open(at),
+        "office_open": any(h.is_open(at) for h in hours),
+        "offices": [{"id": o.id, "name": o.name} for o in every.values() if o.active] if supervisor else
+                   [{"id": o.id, "name": o.name} for o in watched],
+        "several_offices": len(every) > 1,
         "rasa_ready": handoff.service.api.configured,
     })
 
@@ -358,7 +412,8 @@ async def api_ticket(request: Request) -> Response:
     at = now()
     messages = await run(store.messages, ticket.id, max(0, after))
     supervisor = _is_supervisor(request)
-    data: dict[str, Any] = {"ticket": ticket_json(ticket, at, await run(store.position, ticket)),
+    every = {o.id: o for o in await run(Offices(store.engine).all)}
+    data: dict[str, Any] = {"ticket": ticket_json(ticket, at, await run(store.position, ticket), every),
                             "messages": [message_json(m, handoff.kb, contacts=supervisor) for m in messages]}
     if after <= 0:
         accounts = desk_of(request).accounts
@@ -366,6 +421,7 @@ async def api_ticket(request: Request) -> Response:
         earlier = await run(store.history, ticket.sender_id, ticket.id)
         data.update(
             advisors=[{"id": u.id, "name": u.name} for u in advisors],
+            offices=[{"id": o.id, "name": o.name} for o in every.values() if o.active and o.id != ticket.office_id],
             history=[{"id": t.id, "created_at": _iso(t.created_at), "status_label": STATUSES.get(t.status), "rating": t.rating}
                      for t in earlier],
             # the person's e-mail address: supervisors only (advisors answer on the person's channel)
@@ -388,7 +444,7 @@ def _action(kind: str):  # noqa: ANN202
         supervisor = _is_supervisor(request)
         try:
             ticket_id = _ticket_id(request)
-            body = await _body(request) if kind in ("responder", "nota", "etiquetas", "transferir") else {}
+            body = await _body(request) if kind in ("responder", "nota", "etiquetas", "transferir", "oficina") else {}
             if kind == "tomar":
                 await service.take(ticket_id, user.id, user.name)
             elif kind == "responder":
@@ -429,6 +485,14 @@ def _action(kind: str):  # noqa: ANN202
                 if to is None or not to.active or "advisor" not in to.roles:
                     raise BadInput("Esa persona no es un asesor activo.")
                 await service.transfer(ticket_id, user.id, to.id, to.name, supervisor)
+            elif kind == "oficina":
+                target = body.get("office_id")
+                if not isinstance(target, int) or isinstance(target, bool):
+                    raise BadInput("Elija a qué oficina derivar la conversación.")
+                office = await service.run(Offices(handoff.store.engine).get, target)
+                if office is None or not office.active:
+                    raise BadInput("Esa oficina no existe o no está activa.")
+                await service.move_to_office(ticket_id, office.id, office.name, user.id, supervisor)
             elif kind == "devolver":
                 await service.give_back(ticket_id, user.id, supervisor)
             elif kind == "cerrar":
@@ -503,7 +567,7 @@ async def api_suggested(request: Request) -> Response:
 
 
 def routes() -> list[BaseRoute]:
-    actions = ("tomar", "responder", "nota", "etiquetas", "transferir", "devolver", "cerrar")
+    actions = ("tomar", "responder", "nota", "etiquetas", "transferir", "oficina", "devolver", "cerrar")
     return [
         Route("/cola", queue_page, methods=["GET"], name="queue"),
         Route("/cola/supervision", supervision_page, methods=["GET"], name="supervision"),

@@ -2,7 +2,8 @@
 
 - `transcript`: the assistant's turns so far (person, assistant, with the article each answer came
   from), from the tracker's events, for the advisor;
-- `escalate`: open (or find) the ticket and say honestly what happens next;
+- `escalate`: open (or find) the ticket, in the queue of the office of the region the person named
+  (bot/offices), and say honestly what happens next (that office's hours);
 - `inbound`: what the person wrote, as the advisor should see it (button titles, attachments);
 - `wants_assistant`: whether a message written during the handoff asks to go back to the assistant;
 - `previous_turn_unsure`: the turn before was already an unsure one (two in a row escalate).
@@ -18,6 +19,7 @@ from typing import Any
 from bot.handoff import messages as say
 from bot.handoff.settings import HandoffSettings
 from bot.handoff.store import HandoffStore, Ticket
+from bot.offices.directory import Offices
 from bot.store.clock import now
 
 LINES = ("emigrar", "retorno", "exterior", "peru", "info", "seguridad")
@@ -159,13 +161,17 @@ def escalate(store: HandoffStore, settings: HandoffSettings, *, sender_id: str, 
     priority = 1 if safety and (
         store.priority_escalations(sender_id, at - PRIORITY_PERIOD) < settings.priority_per_day) else 0
     country = slots.get("location") or slots.get("country")  # where the person is, else the country asked about
+    turns = transcript(events)
+    offices = Offices(store.engine)
+    office = offices.route("\n".join(t["text"] for t in turns if t["role"] == "person" and t.get("text")))
     ticket, created = store.open_ticket(
         sender_id=sender_id, channel=channel, reason=reason, priority=priority, line=line_of(topic, article_id),
         country=str(country)[:40] if country else None, topic=str(topic)[:120] if topic else None,
-        article_id=str(article_id)[:160] if article_id else None, transcript=transcript(events), at=at)
+        article_id=str(article_id)[:160] if article_id else None, transcript=turns, office_id=office.id if office else None, at=at)
     position = store.position(ticket)
     online = len(store.online(settings.online_window, at))
-    status = say.queue_status(position, online, settings.hours, settings.minutes_per_chat, at)
+    hours = offices.hours(ticket.office_id, settings.hours)
+    status = say.queue_status(position, online, hours, settings.minutes_per_chat, at)
     first = say.INTRO[reason] + "\n\n" + status
     if (ticket.priority or safety) and not numbers_given:
         first += "\n\n" + say.DANGER

@@ -38,6 +38,8 @@ FIRST_RECEIVED = "Recibido. Tu mensaje ya está en tu consulta y la persona que 
 EMAIL_NOTED = "Gracias, anotamos tu correo {email}. Igual te responderemos primero por este chat."
 TAKEN = "Hola, te saluda {name}, del equipo de asesores de PERÚ INFOMIGRA. Ya estoy leyendo tu consulta."
 TRANSFERRED = "Te paso con {name}, otra persona del equipo de PERÚ INFOMIGRA, que seguirá con tu consulta aquí."
+MOVED_OFFICE = ("Pasamos tu consulta al equipo de {office}, que conoce mejor tu caso. Sigues en la cola y te escribirán "
+                "por aquí; no tienes que volver a contar nada.")
 RETURNED = ("Disculpa la demora: la persona que te atendía no puede seguir en este momento. Tu consulta volvió a la "
             "cola ({where}) y otra persona del equipo te responderá por este mismo chat.")
 STILL_WAITING = ("Seguimos con tu consulta: {where}. Gracias por tu paciencia; un asesor o asesora te escribirá "

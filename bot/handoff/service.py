@@ -165,6 +165,13 @@ class HandoffService:
         await self.notify(ticket, say.TRANSFERRED.format(name=say.first_name(to_name)), "transfer")
         return ticket
 
+    async def move_to_office(self, ticket_id: int, office_id: int, office_name: str, actor_id: int,
+                             supervisor: bool = False) -> Ticket:
+        """Another office's queue takes the conversation (bot/offices); the person is told, on a chat."""
+        ticket = await self.run(self.store.move_to_office, ticket_id, office_id, actor_id, supervisor)
+        await self.notify(ticket, say.MOVED_OFFICE.format(office=office_name), "office")
+        return ticket
+
     async def give_back(self, ticket_id: int, advisor_id: int, supervisor: bool = False) -> Ticket:
         ticket = await self.run(self.store.require_owner, ticket_id, advisor_id, supervisor)
         returned = await self.run(self.store.return_to_queue, ticket_id, "given back", advisor_id, ticket.advisor_id)

@@ -7,8 +7,9 @@ mailbox's new messages, oldest first. Each one:
   read again, never answered, never a ticket — no mail loops;
 - a reply in a thread we know (In-Reply-To/References name one of its messages): joins that
   conversation (its open ticket, or a new ticket of the same conversation if the last one was closed);
-- otherwise a new conversation "correo:<reference>" with channel "correo": a ticket in the queue
-  (first when the e-mail carries a danger signal, as in the chats), the e-mail as the person's
+- otherwise a new conversation "correo:<reference>" with channel "correo": a ticket in the queue of the
+  office of the region the e-mail names, else the main office's (bot/offices), first when the e-mail
+  carries a danger signal, as in the chats; the e-mail as the person's
   message (subject and text, attachments listed), and an acknowledgement with the reference and the
   expected answer time, queued like any message to the person.
 Only once stored are the messages marked read (`Mailbox.taken`).
@@ -41,6 +42,7 @@ from bot.mail.mailbox import Mailbox, MailError, send
 from bot.mail.schema import CHANNEL, SENDER_PREFIX, mail_messages, mail_threads
 from bot.mail.settings import MailSettings
 from bot.mail.triage import triage
+from bot.offices.directory import Offices
 from bot.store.clock import now
 from bot.suggestions.reference import ALPHABET
 
@@ -83,6 +85,7 @@ class MailDoor:
         self.kb = kb
         self.hours = hours
         self.store = HandoffStore(engine)
+        self.offices = Offices(engine)
         self.mailbox = mailbox or Mailbox(settings)
 
     # --- reading ---------------------------------------------------------------------------------
@@ -119,11 +122,12 @@ class MailDoor:
             thread = self._new_thread(mail, message_id, at)
         found = triage(mail, self.kb)
         article = self.kb.get(found.articles[0]) if found.articles else None
+        office = self.offices.route(f"{mail.subject}\n{mail.text}")  # the office of the region the person names
         ticket, created = self.store.open_ticket(
             sender_id=thread.sender_id, channel=CHANNEL, reason=found.reason, priority=1 if found.urgent else 0,
             line="seguridad" if found.urgent else article.line if article else None,
             country=found.countries[0] if found.countries else None, topic=(mail.subject or "")[:120] or None,
-            article_id=article.id if article else None, at=at)
+            article_id=article.id if article else None, office_id=office.id if office else None, at=at)
         attachments = [{"type": "file", "content_type": a.content_type, "name": a.filename, "size": a.size}
                        for a in mail.attachments]
         body = "\n\n".join(part for part in (SUBJECT_LABEL + mail.subject if mail.subject else "", mail.text,
@@ -134,7 +138,8 @@ class MailDoor:
         self._remember(message_id, thread.sender_id, "in", ticket.id, at)
         self._add_to_thread(thread, message_id, at)
         if created and new_thread:
-            text = outbound.acknowledgement_text(mail, thread.reference, self.hours, at)
+            hours = self.offices.hours(ticket.office_id, self.hours)
+            text = outbound.acknowledgement_text(mail, thread.reference, hours, at)
             self.store.add_message(ticket.id, "system", text, kind=ACK_KIND)
         return "new" if new_thread else "joined"
 

@@ -20,11 +20,13 @@ from bot.desk.queue import HandoffDesk
 from bot.desk.schema import desk_users
 from bot.desk.settings import DeskSettings
 from bot.handoff import messages as say
+from bot.handoff.escalation import escalate
 from bot.handoff.hours import OfficeHours
 from bot.handoff.rasa_api import RasaApi
 from bot.handoff.service import HandoffService
 from bot.handoff.settings import HandoffSettings
 from bot.handoff.store import HandoffStore
+from bot.offices.directory import Offices
 from bot.store.clock import now
 from bot.store.schema import contacts
 from tests.databases import migrated_engine
@@ -398,6 +400,50 @@ async def test_the_articles_the_assistant_would_answer_with_beside_an_email(app,
     assert (await ana.get("/api/cola/999999/sugeridos")).status_code == 404
     async with client_for(app) as stranger:
         assert (await stranger.get(f"/api/cola/{t.id}/sugeridos")).status_code == 401
+
+
+async def test_each_office_works_its_own_queue_and_a_conversation_can_move_between_offices(app, store, rasa, settings):
+    offices = Offices(store.engine)
+    lima = offices.main()
+    arequipa = offices.create("arequipa", "Dirección Regional de Trabajo de Arequipa", "Arequipa, Moquegua", "lun-vie 08:00-13:00")
+    offices.set_offices(2, [arequipa.id])  # Beto works at Arequipa; Ana belongs to no office: the main one's queue
+    events = [{"event": "user", "text": "Hola, vivo en Juliaca y quiero trabajar en Chile", "timestamp": 1.0},
+              {"event": "user", "text": "soy de Ilo, quiero hablar con una persona", "timestamp": 2.0}]
+    routed = escalate(store, settings, sender_id="web:ilo", channel="web", reason="asked", slots={}, events=events)
+    assert routed.ticket.office_id == lima.id  # Juliaca (Puno) first: no office serves Puno, so Lima's queue
+    offices.update(arequipa.id, region_list="Arequipa, Moquegua, Puno")
+    routed = escalate(store, settings, sender_id="web:juliaca", channel="web", reason="asked", slots={}, events=events)
+    assert routed.ticket.office_id == arequipa.id and "de lunes a viernes de 8:00 a 13:00" in routed.messages[0]["text"]
+    unrouted = ticket(store, "web:antiguo")  # opened before offices existed: the main office's
+
+    ana, beto, julia = await logged_in(app, 1), await logged_in(app, 2), await logged_in(app, 3)
+    seen = {name: [(t["id"], t["position"]) for t in (await client.get("/api/cola")).json()["waiting"]]
+            for name, client in (("ana", ana), ("beto", beto), ("julia", julia))}
+    first_lima = next(t for t in store.waiting() if t.sender_id == "web:ilo")
+    assert seen["ana"] == [(first_lima.id, 1), (unrouted.id, 2)] and seen["beto"] == [(routed.ticket.id, 1)]
+    assert {i for i, _ in seen["julia"]} == {first_lima.id, unrouted.id, routed.ticket.id}
+    only = (await julia.get("/api/cola", params={"oficina": arequipa.id})).json()
+    assert [t["id"] for t in only["waiting"]] == [routed.ticket.id] and only["waiting"][0]["office_label"].startswith("Dirección")
+    assert only["several_offices"] is True and {o["id"] for o in only["offices"]} == {lima.id, arequipa.id}
+    assert (await julia.get("/api/cola", params={"oficina": "x"})).status_code == 400
+
+    for body, status in [({}, 400), ({"office_id": "2"}, 400), ({"office_id": 999}, 400), ({"office_id": lima.id}, 409)]:
+        assert (await ana.post(f"/api/cola/{first_lima.id}/oficina", json=body)).status_code == status, body
+    moved = await ana.post(f"/api/cola/{first_lima.id}/oficina", json={"office_id": arequipa.id})
+    assert moved.status_code == 200 and store.get(first_lima.id).office_id == arequipa.id
+    assert rasa.bot_texts()[-1] == say.MOVED_OFFICE.format(office=arequipa.name)
+    assert [t["id"] for t in (await beto.get("/api/cola")).json()["waiting"]] == [first_lima.id, routed.ticket.id]
+    await beto.post(f"/api/cola/{first_lima.id}/tomar")
+    taken = await ana.post(f"/api/cola/{first_lima.id}/oficina", json={"office_id": lima.id})
+    assert taken.status_code == 409 and "otra persona" in taken.json()["message"]  # someone else's conversation stays theirs
+    assert store.get(first_lima.id).advisor_id == 2
+    back = await beto.post(f"/api/cola/{first_lima.id}/oficina", json={"office_id": lima.id})
+    assert back.status_code == 200 and store.get(first_lima.id).status == "waiting" and store.get(first_lima.id).advisor_id is None
+    detail = (await julia.get(f"/api/cola/{first_lima.id}")).json()
+    assert detail["ticket"]["office_label"] == lima.name and [o["id"] for o in detail["offices"]] == [arequipa.id]
+    offices.update(arequipa.id, active=False)
+    refused = await ana.post(f"/api/cola/{first_lima.id}/oficina", json={"office_id": arequipa.id})
+    assert refused.status_code == 400 and "no está activa" in refused.json()["message"]
 
 
 async def test_pages_and_statistics(app, store):

@@ -163,3 +163,18 @@ def test_erasing_an_email_conversation_forgets_its_thread_and_finds_it_by_addres
         assert conn.execute(select(mail_threads)).all() == []
         assert conn.execute(select(mail_messages).where(mail_messages.c.sender_id == ticket.sender_id)).all() == []
     assert erase.find_people(engine, "rosa@example.pe") == []
+
+
+def test_an_email_naming_a_region_goes_to_its_office_and_is_acknowledged_with_its_hours(door):
+    from bot.offices.directory import Offices
+
+    service, imap, smtp, engine = door
+    offices = Offices(engine)
+    cusco = offices.create("cusco", "Dirección Regional de Trabajo del Cusco", "Cusco, Apurímac", "lun-vie 07:30-15:30")
+    deliver(imap, "Buenas tardes, soy de Andahuaylas y quiero saber del retorno.", subject="Retorno")
+    deliver(imap, "Quiero trabajar en Japón.", subject="Japón")
+    tick(service)
+    by_subject = {t.topic: t for t in service.store.waiting()}
+    assert by_subject["Retorno"].office_id == cusco.id and by_subject["Japón"].office_id == offices.main().id
+    acks = {m["In-Reply-To"]: m.get_body(("plain",)).get_content() for m in smtp.received}
+    assert sum("de lunes a viernes de 7:30 a 15:30" in text for text in acks.values()) == 1  # the Cusco office's hours

@@ -124,6 +124,9 @@
     document.getElementById("c-take").hidden = ticket.status !== "waiting";
     form.hidden = !(active && canAct);
     document.getElementById("c-manage").hidden = !(active && canAct);
+    document.getElementById("c-office").textContent = ticket.office_label;
+    document.getElementById("c-office-box").hidden = !((active && canAct) || ticket.status === "waiting") ||
+      document.getElementById("c-office-to").options.length < 2;
     const closed = document.getElementById("c-closed");
     closed.hidden = ticket.status !== "closed" && ticket.status !== "closing";
     closed.textContent = ticket.status === "closing"
@@ -139,6 +142,10 @@
     }
     if (!loadedSide && data.advisors) {
       loadedSide = true;
+      document.getElementById("c-office-to").replaceChildren(el("option", { value: "", text: "Elija una oficina…" }),
+        ...(data.offices || []).map((o) => el("option", { value: String(o.id), text: o.name })));
+      document.getElementById("c-office-box").hidden = !(data.offices || []).length ||
+        !((ticket.status === "active" && (mine || supervisor)) || ticket.status === "waiting");
       const select = document.getElementById("c-transfer-to");
       select.replaceChildren(el("option", { value: "", text: "Elija a un asesor/a…" }),
         ...data.advisors.filter((a) => a.id !== myId || supervisor).map((a) => el("option", { value: String(a.id), text: a.name })));
@@ -280,6 +287,15 @@
     const to = Number(document.getElementById("c-transfer-to").value);
     if (!to) { say("Elija a quién transferir la conversación.", true); return; }
     if (await post("transferir", { advisor_id: to })) { say("Conversación transferida."); load(); }
+  });
+
+  document.getElementById("c-office-move").addEventListener("click", async () => {
+    const select = document.getElementById("c-office-to");
+    const to = Number(select.value);
+    if (!to) { say("Elija a qué oficina derivar la conversación.", true); return; }
+    const name = select.options[select.selectedIndex].text;
+    if (!window.confirm("¿Derivar esta conversación a " + name + "? Pasará a la cola de esa oficina.")) return;
+    if (await post("oficina", { office_id: to })) window.location.assign("/cola");
   });
 
   document.getElementById("c-give-back").addEventListener("click", async () => {

@@ -5,6 +5,8 @@
   const seen = new Set();
   let firstLoad = true;
   let timer = null;
+  let severalOffices = false;
+  const filter = document.getElementById("q-filter"); // supervisors: one office's queue, or all
 
   const el = desk.el;
 
@@ -21,6 +23,12 @@
   function reason(ticket) {
     const cell = el("td", {}, [el("span", { className: "badge badge-" + ticket.reason, text: ticket.reason_label })]);
     if (ticket.priority) cell.append(" ", el("span", { className: "badge badge-priority", text: "Prioridad" }));
+    return cell;
+  }
+
+  function channel(ticket) {
+    const cell = el("td", {}, [el("span", { className: "badge badge-channel", text: ticket.channel_label })]);
+    if (severalOffices) cell.append(el("small", { className: "q-office-name", text: ticket.office_label }));
     return cell;
   }
 
@@ -62,7 +70,7 @@
       "data-ticket": ticket.id }, [
       el("td", { className: "q-num", text: String(ticket.position) }),
       reason(ticket),
-      el("td", {}, [el("span", { className: "badge badge-channel", text: ticket.channel_label })]),
+      channel(ticket),
       where(ticket),
       preview(ticket),
       el("td", { className: "q-num", text: duration(ticket.waiting_seconds) }),
@@ -78,7 +86,7 @@
     return el("tr", { className: ticket.priority ? "q-priority" : "" }, [
       el("td", { text: first }),
       reason(ticket),
-      el("td", {}, [el("span", { className: "badge badge-channel", text: ticket.channel_label })]),
+      channel(ticket),
       where(ticket),
       preview(ticket),
       status,
@@ -99,7 +107,15 @@
     count.classList.toggle("zero", tickets.length === 0);
   }
 
+  function offices(data) {
+    if (!filter || filter.options.length > 1 || !data.several_offices) return;
+    data.offices.forEach((office) => filter.append(el("option", { value: String(office.id), text: office.name })));
+    document.getElementById("q-filter-row").hidden = false;
+  }
+
   function render(data) {
+    severalOffices = data.several_offices;
+    offices(data);
     const fresh = data.waiting.filter((t) => !seen.has(t.id));
     fill("waiting", data.waiting, waitingRow);
     fill("mine", data.mine, (t) => handledRow(t, t.person));
@@ -123,7 +139,7 @@
   async function refresh() {
     clearTimeout(timer);
     try {
-      const response = await desk.api("/api/cola");
+      const response = await desk.api("/api/cola" + (filter && filter.value ? "?oficina=" + encodeURIComponent(filter.value) : ""));
       if (response.ok) {
         render(await response.json());
         showError("");
@@ -136,6 +152,7 @@
     timer = setTimeout(refresh, POLL_MS);
   }
 
+  if (filter) filter.addEventListener("change", () => { seen.clear(); firstLoad = true; refresh(); });
   document.addEventListener("visibilitychange", () => { if (document.visibilityState === "visible") refresh(); });
   refresh();
 })();
