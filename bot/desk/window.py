@@ -15,8 +15,8 @@ API (JSON; POST needs the session's CSRF token in X-CSRF-Token):
   POST /api/ventanilla/registros/{id}/correo    send its articles to the address the person gave (retry: again)
   POST /api/ventanilla/registros/{id}/borrar    delete a consultation recorded by mistake
 
-A consultation is seen by the advisor who recorded it and by supervisors. The office of the window is
-DESK_OFFICE (offices come later). WhatsApp is not offered yet: a message the person has not written
+A consultation is seen by the advisor who recorded it and by supervisors. The office of the window is the
+advisor's office (bot/offices: their first one, else the main office). WhatsApp is not offered yet: a message the person has not written
 first needs a template approved by WhatsApp.
 """
 
@@ -38,9 +38,10 @@ from bot.desk.services import desk_of
 from bot.knowledge.model import LINES
 from bot.mail.mailbox import MailError
 from bot.mail.settings import MailSettingsError
+from bot.offices.directory import Offices
 from bot.store.clock import now
 from bot.window import mailing
-from bot.window.store import Visit, WindowInputError, WindowStore, articles_of, office_from_env, parse_entry, scrub
+from bot.window.store import Visit, WindowInputError, WindowStore, articles_of, parse_entry, scrub
 
 logger = logging.getLogger(__name__)
 
@@ -179,14 +180,23 @@ async def _body(request: Request) -> dict[str, Any]:
     return data
 
 
+def office_of(engine, user_id: int) -> str | None:  # noqa: ANN001
+    """The name of the office whose window the advisor serves: their first active office, else the main office."""
+    offices = Offices(engine)
+    mine = [o for o in offices.of_user(user_id) if o.active]
+    office = mine[0] if mine else offices.main()
+    return office.name if office else None
+
+
 # --- pages ---------------------------------------------------------------------------------------------
 @requires(*STAFF)
 async def window_page(request: Request) -> Response:
     kb = await _kb_ready(request)
     _, mail_off = mail_state()
+    office = await desk_of(request).run(office_of, desk_of(request).engine, request.state.user.id)
     return desk_of(request).templates.TemplateResponse(request, "window/index.html", {
         "lines": list(LINES.items()), "countries": _country_options(), "topics": _topic_options(kb),
-        "office": office_from_env(), "mail_off": mail_off, "whatsapp_note": WHATSAPP_NOTE})
+        "office": office, "mail_off": mail_off, "whatsapp_note": WHATSAPP_NOTE})
 
 
 @requires(*STAFF)
@@ -243,7 +253,8 @@ async def api_record(request: Request) -> Response:
     except WindowInputError as exc:
         return error_response(request, 400, str(exc))
     user = request.state.user
-    visit = await desk_of(request).run(lambda: _store(request).record(entry, user.id, office_from_env()))
+    engine = desk_of(request).engine
+    visit = await desk_of(request).run(lambda: _store(request).record(entry, user.id, office_of(engine, user.id)))
     settings, _ = mail_state()
     return JSONResponse({"ok": True, "visit": visit_json(visit, kb, settings is not None)}, status_code=201)
 

@@ -11,7 +11,6 @@ old one (retention, bot/privacy/retention.py). A forgotten contact leaves the re
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
 import secrets
 from collections.abc import Iterable, Mapping
@@ -28,7 +27,6 @@ from bot.store.clock import aware, now
 from bot.suggestions.reference import ALPHABET
 from bot.window.schema import REFERENCE_PREFIX, window_sends, window_visits
 
-OFFICE_ENV = "DESK_OFFICE"  # the office the desk's window belongs to (offices come later): free text, or unset
 MAX_TOPICS = 8
 TOPIC_MAX = 60
 MAX_ARTICLES = 10
@@ -83,10 +81,6 @@ class Visit:
     def has_contact(self) -> bool:
         return bool(self.contact_email or self.contact_whatsapp)
 
-
-def office_from_env(env: Mapping[str, str] | None = None) -> str | None:
-    value = " ".join(((env if env is not None else os.environ).get(OFFICE_ENV) or "").split())
-    return value[:80] or None
 
 
 def normalize_email(value: object) -> str | None:

@@ -15,7 +15,7 @@ import subprocess
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.test_desk_login import browser_login, running_desk
+from tests.e2e.test_desk_login import INFOMIGRA, browser_login, running_desk
 from tests.e2e.test_handoff_web import SCREENSHOTS, browser, watch  # noqa: F401 (fixture)
 from tests.mail_servers import SERVICE_ADDRESS, smtp_server
 from tests.stack import ROOT
@@ -35,8 +35,11 @@ def window_desk(tmp_path):
     with smtp_server() as smtp:
         env = {"MAIL_SMTP_HOST": smtp.host, "MAIL_SMTP_PORT": str(smtp.port), "MAIL_SMTP_SECURITY": "none",
                "MAIL_SMTP_USER": "", "MAIL_ADDRESS": SERVICE_ADDRESS, "MAIL_TIMEOUT_SECONDS": "10", "MAIL_IMAP_HOST": "",
-               "DESK_OFFICE": OFFICE, "INFOMIGRA_CONTACT_EMAIL": SERVICE_ADDRESS}
+               "INFOMIGRA_CONTACT_EMAIL": SERVICE_ADDRESS}
         with running_desk(tmp_path / "desk", ACCOUNTS, env) as desk:
+            for command in (["add-office", "--slug", "lima-centro", "--name", OFFICE, "--regions", "Lima"],
+                            ["set-offices", "--email", "ana.asesora@example.org", "--office", "lima-centro"]):
+                subprocess.run([INFOMIGRA, "desk", *command], cwd=ROOT, env=desk.env, check=True, capture_output=True)
             yield desk, smtp
 
 

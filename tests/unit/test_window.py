@@ -24,7 +24,7 @@ from bot.privacy.schema import privacy_erasures
 from bot.store.clock import now
 from bot.window import mailing
 from bot.window.schema import window_sends, window_visits
-from bot.window.store import Entry, WindowInputError, WindowStore, office_from_env, parse_entry
+from bot.window.store import Entry, WindowInputError, WindowStore, parse_entry
 from tests.databases import migrated_engine
 from tests.desk_totp import cheap_passwords, enrolled, second_factor
 from tests.mail_servers import SERVICE_ADDRESS, smtp_server
@@ -100,11 +100,6 @@ def test_an_entry_keeps_only_what_is_needed(kb):
 def test_bad_entries_are_refused_with_the_reason(kb, data, message):
     with pytest.raises(WindowInputError, match=message):
         parse_entry(data, kb)
-
-
-def test_the_office_comes_from_the_environment():
-    assert office_from_env({"DESK_OFFICE": "  Ventanilla   Callao "}) == "Ventanilla Callao"
-    assert office_from_env({}) is None and office_from_env({"DESK_OFFICE": " "}) is None
 
 
 # --- the store -----------------------------------------------------------------------------------------
@@ -221,7 +216,7 @@ def test_smtp_settings_without_the_email_door(monkeypatch):
 # --- the desk ------------------------------------------------------------------------------------------
 @pytest.fixture
 async def client(engine, monkeypatch):
-    for name in ("MAIL_IMAP_HOST", "MAIL_SMTP_HOST", "DESK_OFFICE"):
+    for name in ("MAIL_IMAP_HOST", "MAIL_SMTP_HOST"):
         monkeypatch.delenv(name, raising=False)
     transport = httpx.ASGITransport(app=create_app(engine, DeskSettings()))
     async with httpx.AsyncClient(transport=transport, base_url="https://desk.test") as client:
@@ -240,8 +235,12 @@ async def login(client, email) -> str:
     return csrf
 
 
-async def test_record_a_walk_in_and_open_its_sheet(client, monkeypatch):
-    monkeypatch.setenv("DESK_OFFICE", "Ventanilla Lima Centro")
+async def test_record_a_walk_in_and_open_its_sheet(client, engine):
+    from bot.desk.accounts import Accounts
+    from bot.offices.directory import Offices
+
+    offices = Offices(engine)  # the window's office is the advisor's
+    offices.set_offices(Accounts(engine).by_email("asesora@example.org").id, [offices.create("lima-centro", "Ventanilla Lima Centro").id])
     assert (await client.get("/ventanilla")).status_code == 303
     assert (await client.get("/api/ventanilla/registros")).status_code == 401
     await login(client, "revisor@example.org")
