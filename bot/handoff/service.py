@@ -26,6 +26,7 @@ from bot.handoff.settings import HandoffSettings
 from bot.handoff.store import WHATSAPP_WINDOW, HandoffError, HandoffStore, Message, Ticket
 from bot.mail.mailbox import MailError
 from bot.mail.schema import CHANNEL as MAIL_CHANNEL
+from bot.offices.directory import Offices
 from bot.store.clock import now
 from bot.store.leader import Leadership
 
@@ -338,11 +339,13 @@ class HandoffService:
                 if returned is not None:
                     logger.info("handoff: ticket %s back in the queue (%s)", ticket.id, why)
                     await self._tell_returned(returned)
-        if not s.hours.is_open(at):
-            return
+        hours_of = await self.run(Offices(self.store.engine).all_hours, s.hours)
         for ticket in await self.run(self.store.waiting):
+            hours = hours_of.get(ticket.office_id, s.hours) if ticket.office_id is not None else s.hours  # its office's
+            if not hours.is_open(at):
+                continue
             since = max(ticket.queued_at, ticket.waiting_notice_at or ticket.queued_at)
-            if s.hours.open_minutes_between(since, at) * 60 < s.waiting_notice.total_seconds():
+            if hours.open_minutes_between(since, at) * 60 < s.waiting_notice.total_seconds():
                 continue
             if await self.run(self.store.has_kind, ticket.id, "waiting") >= MAX_WAITING_NOTICES:
                 continue

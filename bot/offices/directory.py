@@ -78,6 +78,13 @@ def check_hours(value: str | None) -> str | None:
     return value
 
 
+def _hours_of(office: Office | None, default: OfficeHours) -> OfficeHours:
+    """The office's own hours, else the service's; the service's holidays and time zone either way."""
+    if office is None or not office.hours:
+        return default
+    return dataclasses.replace(OfficeHours.parse(office.hours), holidays=default.holidays, zone=default.zone)
+
+
 class Offices:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -141,10 +148,11 @@ class Offices:
         return self.main()
 
     def hours(self, office_id: int | None, default: OfficeHours) -> OfficeHours:
-        office = self.get(office_id)
-        if office is None or not office.hours:
-            return default
-        return dataclasses.replace(OfficeHours.parse(office.hours), holidays=default.holidays, zone=default.zone)
+        return _hours_of(self.get(office_id), default)
+
+    def all_hours(self, default: OfficeHours) -> dict[int, OfficeHours]:
+        """Every office's hours in one read (the handoff worker's round)."""
+        return {office.id: _hours_of(office, default) for office in self.all()}
 
     # --- changing --------------------------------------------------------------------------------
     def create(self, slug: str, name: str, region_list: Iterable[str] | str = (), hours: str | None = None,

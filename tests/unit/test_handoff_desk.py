@@ -324,6 +324,18 @@ async def test_timeouts_return_chats_to_the_queue_and_tell_the_person(app, store
     assert len(rasa.posted()) == notices  # told once per interval
 
 
+async def test_the_still_waiting_notice_keeps_each_offices_hours(app, store, rasa, service):
+    offices = Offices(store.engine)
+    sunday = dt.datetime(2026, 12, 6, 15, tzinfo=dt.timezone.utc)  # 10:00 in Lima; the service is open every day
+    weekdays = offices.create("piura", "Piura", "Piura", "lun-vie 08:00-16:00")
+    regional = ticket(store, "web:piura", at=sunday - dt.timedelta(minutes=30), office_id=weekdays.id)
+    central = ticket(store, "web:lima", at=sunday - dt.timedelta(minutes=30), office_id=offices.main().id)
+    await service.timeouts(sunday)
+    assert store.get(central.id).waiting_notice_at is not None  # Lima answers on Sundays (the service's hours)
+    assert store.get(regional.id).waiting_notice_at is None  # Piura's office is closed: nobody is late
+    assert sum(t.startswith("Seguimos con tu consulta") for t in rasa.bot_texts()) == 1
+
+
 async def test_whatsapp_answers_after_24_hours_wait_for_the_person(app, store, rasa, service):
     person = "whatsapp:+51955555555"
     with store.engine.begin() as conn:
