@@ -284,10 +284,13 @@ def _doors_section(d: dict[str, Any]) -> Section:
     section.tables.append(Table("puertas-por-pais", "Por país y puerta", ["País", *columns, "Total"],
                                 [[labels.country(k), *[v.get(door, 0) for door in doors.DOORS], sum(v.values())]
                                  for k, v in by_country]))
-    if d["window_installed"]:
-        section.tables.append(Table("ventanilla-por-oficina", "Ventanilla por oficina", ["Oficina", "Atenciones"],
-                                    [[k or labels.MAIN_OFFICE, n] for k, n in sorted(d["window_by_office"].items())],
-                                    empty="Ninguna atención presencial registrada en el mes."))
+    section.tables.append(Table("puertas-por-oficina", "Por oficina",
+                                ["Oficina", "Chats derivados a un asesor", "Correos", "Atenciones en ventanilla"],
+                                [[k or labels.MAIN_OFFICE, v["chat"], v[doors.EMAIL], v[doors.WINDOW]]
+                                 for k, v in sorted(d["by_office"].items())],
+                                note="Chats y correos: la oficina en cuya cola estaba la consulta. "
+                                     "Ventanilla: la oficina de la ventanilla.",
+                                empty="Ninguna consulta atendida por oficinas este mes."))
     return section
 
 
@@ -372,6 +375,7 @@ def build(month: str | dt.date, *, tracker_engine: Engine | None, engine: Engine
     suggestion_counts = handoff = None
     email: list[dict[str, Any]] = []
     window: list[dict[str, Any]] | None = None
+    per_office: dict[str, dict[str, int]] = {}
     if engine is not None:
         if _has_table(engine, "answer_ratings"):
             rated = ratings.counts(engine, start, end)
@@ -382,9 +386,10 @@ def build(month: str | dt.date, *, tracker_engine: Engine | None, engine: Engine
         handoff = handoff_figures.stats(engine, start, end)
         email = doors.email_consultations(engine, start, end, lambda article_id: _line_of(kb, article_id))
         window = doors.window_consultations(engine, start, end)
+        per_office = doors.tickets_by_office(engine, start, end)
     else:
         warnings.append("Sin acceso a la base de datos del servicio: faltan valoraciones, sugerencias y atención por asesores.")
-    by_door = doors.figures(figures, handoff, email, window)
+    by_door = doors.figures(figures, handoff, email, window, per_office)
     # the same groups whatever order the database gives; questions from every door
     groups = gaps.group(sorted([*figures["questions"], *by_door["gaps"]]))
     sections = [

@@ -182,7 +182,8 @@ def our_tables(engine) -> None:
 
 
 def ticket(sender, created, advisor, *, wait, close, rating, reason="asked", channel="web", **columns) -> dict:
-    columns = {"country": None, "article_id": None, "topic": None, **columns}  # one shape: an insert of many rows takes the first's
+    # one shape for every row: an insert of many rows takes the columns of the first
+    columns = {"country": None, "article_id": None, "topic": None, "office_id": None, **columns}
     return {**columns, "sender_id": sender, "channel": channel, "status": "closed" if close else "waiting", "reason": reason,
             "priority": 1 if reason == "safety" else 0, "advisor_id": advisor, "tags": [], "created_at": created,
             "queued_at": created, "first_response_at": created + dt.timedelta(seconds=wait) if wait else None,
@@ -270,10 +271,10 @@ def test_ratings_suggestions_handoff_and_review_dates(month):
 
 def test_every_door_of_the_service_in_one_table(month):
     rows = [ticket(f"correo:CO-2026-AAAA{i}", lima(7 + i, 9).astimezone(UTC), None, wait=7200, close=9000, rating=None,
-                   channel="correo", country="italia", article_id="emigrar/tramites/italia", topic="Trámites para Italia")
-            for i in range(5)]  # e-mails answered after 2 hours, the article found for each
+                   channel="correo", country="italia", article_id="emigrar/tramites/italia", topic="Trámites para Italia",
+                   office_id=1) for i in range(5)]  # e-mails answered after 2 hours, the article found for each
     rows.append(ticket("correo:CO-2026-BBBBB", lima(20, 9).astimezone(UTC), None, wait=None, close=None, rating=None,
-                       channel="correo", topic="Pensión de jubilación en Japón, escribir a rosa@example.pe"))  # nothing found
+                       channel="correo", topic="Pensión de jubilación en Japón, escribir a rosa@example.pe", office_id=1))
     visit = {"advisor_id": None, "line": "retorno", "country": "chile", "topics": ["bono de retorno"], "referred": False}
     visits = [{**visit, "reference": f"VE-2026-CCCC{i}", "created_at": lima(3 + i, 11).astimezone(UTC), "office": "Arequipa",
                "articles": ["retorno/ley-incentivos"]} for i in range(5)]
@@ -286,7 +287,8 @@ def test_every_door_of_the_service_in_one_table(month):
     doors = report.data["doors"]
     assert doors["by_door"] == {"web": 4, "whatsapp": 1, "telegram": 1, "correo": 6, "ventanilla": 6}
     assert doors["by_line"]["retorno"]["ventanilla"] == 6 and doors["by_country"]["chile"]["ventanilla"] == 6
-    assert cells(report, "ventanilla-por-oficina") == {"Arequipa": ["5"], "Sin oficina asignada": ["<5"]}
+    assert cells(report, "puertas-por-oficina") == {"Arequipa": ["0", "0", "5"], "Sede central (Lima)": ["0", "6", "0"],
+                                                    "Sin oficina asignada": ["7", "0", "<5"]}
     assert doors["by_line"]["emigrar"]["correo"] == 5 and doors["by_line"][""]["correo"] == 1
     assert doors["by_country"]["italia"]["correo"] == 5
     email = doors["answer_times"]["correo"]
