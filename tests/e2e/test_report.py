@@ -399,7 +399,7 @@ def test_the_report_reads_well_in_chromium_and_in_the_desk(month, tmp_path):
             page.on("request", lambda request: requests.append(request.url))
             page.goto(page_file.as_uri())
             expect(page.get_by_role("heading", level=1)).to_contain_text("Informe mensual del asistente virtual")
-            assert page.locator("img[src^='data:image/png;base64,']").count() == 5
+            assert page.locator("img[src^='data:image/png;base64,']").count() == 6
             assert page.evaluate("[...document.images].every(i => i.complete && i.naturalWidth > 0)")
             assert [u for u in requests if not u.startswith(("file:", "data:"))] == []  # self-contained
             assert page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth + 1")
@@ -471,7 +471,7 @@ def test_the_same_report_from_postgresql(month, tmp_path):
                                   cwd=ROOT, capture_output=True, text=True, timeout=300)
             assert done.returncode == 0, done.stderr
         sqlite_tables = sorted(p.name for p in month["out"].glob("*.csv"))
-        assert sorted(p.name for p in out.glob("*.csv")) == sqlite_tables and len(sqlite_tables) == 19
+        assert sorted(p.name for p in out.glob("*.csv")) == sqlite_tables and len(sqlite_tables) == 23
         for name in sqlite_tables:
             assert (out / name).read_text(encoding="utf-8-sig") == (month["out"] / name).read_text(encoding="utf-8-sig"), name
     finally:
