@@ -1,8 +1,9 @@
 """What our code changes inside the Rasa process, in one place.
 
 Called by `python -m bot.rasa.server` before Rasa's CLI runs `run`, `shell` or `test` (so `rasa test`
-predicts with the same patched code the server runs), and by our channels' package when Rasa loads
-them from credentials.yml (a server started some other way). Each step applies once.
+predicts with the same patched code the server runs), and by each of our input channels when Rasa builds
+it from credentials.yml (`from_credentials`: a server started some other way). Each step applies once;
+importing our modules applies nothing.
 """
 
 from __future__ import annotations

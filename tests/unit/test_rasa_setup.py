@@ -53,3 +53,23 @@ def test_the_version_check():
     check_version(RASA_VERSION)
     with pytest.raises(WrongRasaVersion, match="this is Rasa 3.7.0"):
         check_version("3.7.0")
+
+
+CHANNEL_SCRIPT = textwrap.dedent('''
+    from rasa.core.policies.rule_policy import RulePolicy
+    from rasa.core.actions import action
+
+    def patched():
+        return RulePolicy._get_possible_keys.__module__ == "bot.rasa.patches" and action.DEFAULT_REQUEST_TIMEOUT == 10.0
+
+    from bot.rasa.channels.web import WebInput
+    import bot.rasa.channels.rest, bot.rasa.channels.telegram, bot.rasa.channels.whatsapp  # noqa: E401,F401
+    print("imported:", patched())
+    WebInput.from_credentials({})  # what Rasa does with credentials.yml at server start
+    print("built:", patched())
+''')
+
+
+def test_importing_the_channels_changes_nothing_and_rasa_building_one_applies_our_changes():
+    out = run_in_rasa(CHANNEL_SCRIPT, timeout=300)
+    assert "imported: False" in out and "built: True" in out

@@ -28,6 +28,7 @@ from sanic.exceptions import InvalidUsage
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.rasa import startup
 from bot.rasa.channels.checks import MAX_MESSAGE_CHARS, SENDER_PATTERN, UNREADABLE, is_readable, without_default_intents
 from bot.rasa.channels.limits import TOO_MANY, FloodGuard
 from bot.rasa.channels.serial import SenderLocks
@@ -61,6 +62,7 @@ class CheckedRestInput(RestInput):
 
     @classmethod
     def from_credentials(cls, credentials: dict[str, Any] | None) -> CheckedRestInput:
+        startup.apply()  # Rasa builds the channel at server start: our changes to Rasa, if not applied yet
         return cls()  # the token comes from the environment, never from credentials.yml
 
     @classmethod

@@ -44,6 +44,7 @@ from telegram.constants import ChatAction, ParseMode
 from telegram.error import RetryAfter, TelegramError
 
 from bot.logsafe import masked
+from bot.rasa import startup
 from bot.rasa.channels.checks import MAX_MESSAGE_CHARS, UNREADABLE, is_readable, neutralize
 from bot.rasa.channels.conversation import is_paused
 from bot.rasa.channels.limits import TOO_MANY, FloodGuard
@@ -212,6 +213,7 @@ class TelegramInput(InputChannel):
 
     @classmethod
     def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
+        startup.apply()  # Rasa builds the channel at server start: our changes to Rasa, if not applied yet
         config = TelegramConfig.from_env()
         if config.missing():
             logger.warning("Telegram channel not configured (%s not set or not valid): /webhooks/telegram/webhook "

@@ -40,6 +40,7 @@ from socketio import AsyncRedisManager, AsyncServer
 from socketio.exceptions import ConnectionRefusedError as SocketRefused
 
 from bot.logsafe import masked
+from bot.rasa import startup
 from bot.rasa.channels.checks import MAX_MESSAGE_CHARS, UNREADABLE, is_readable, neutralize
 from bot.rasa.channels.conversation import agent_of
 from bot.rasa.channels.limits import TOO_MANY, TOO_MANY_CONNECTIONS, FloodGuard
@@ -198,6 +199,7 @@ class WebInput(SocketIOInput):
 
     @classmethod
     def from_credentials(cls, credentials: dict[str, Any] | None) -> WebInput:
+        startup.apply()  # Rasa builds the channel at server start: our changes to Rasa, if not applied yet
         credentials = credentials or {}
         return cls(secret=os.environ.get("WEB_SESSION_SECRET"), allowed_origins=os.environ.get("WEB_ALLOWED_ORIGINS"),
                    socketio_path=credentials.get("socketio_path", "/socket.io"))

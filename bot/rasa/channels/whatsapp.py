@@ -50,6 +50,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.logsafe import masked, scrubbed
+from bot.rasa import startup
 from bot.rasa.channels.checks import MAX_MESSAGE_CHARS, UNREADABLE, is_readable, neutralize
 from bot.rasa.channels.conversation import agent_of, is_paused
 from bot.rasa.channels.limits import TOO_MANY, FloodGuard
@@ -371,6 +372,7 @@ class WhatsAppInput(InputChannel):
 
     @classmethod
     def from_credentials(cls, credentials: dict[str, Any] | None) -> WhatsAppInput:
+        startup.apply()  # Rasa builds the channel at server start: our changes to Rasa, if not applied yet
         env = os.environ
         return cls(
             account_sid=env.get("TWILIO_ACCOUNT_SID", "").strip(),
