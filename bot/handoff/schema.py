@@ -85,6 +85,8 @@ handoff_tickets = Table(
     Column("closed_at", DateTime(timezone=True), nullable=True),
     Column("closed_by", String(10), nullable=True),  # advisor | person | system
     Column("resumed_at", DateTime(timezone=True), nullable=True),  # the assistant took over again in Rasa
+    # a desk process is giving the conversation back now (a lease: RESUME_LEASE in bot/handoff/store.py)
+    Column("resume_claimed_at", DateTime(timezone=True), nullable=True),
     Column("messages_since_compaction", Integer, nullable=False, default=0),
     Column("rating", Integer, nullable=True),
     Column("rating_requested_at", DateTime(timezone=True), nullable=True),

@@ -205,15 +205,19 @@ class HandoffService:
     async def resume(self, ticket: Ticket) -> bool:
         """Give the conversation back to the assistant: a new session with the slots carried over,
         not paused, `handoff` false, then the farewell (and the rating question after an advisor).
-        Once: an advisor's close and the worker's round may both try it at the same moment."""
+        Once: an advisor's close and the worker's round may both try it at the same moment, in this
+        process or in two desk processes (a claim in the database, `store.claim_resume`)."""
         if ticket.id in self._resuming:
             return False
         self._resuming.add(ticket.id)
         try:
-            current = await self.run(self.store.get, ticket.id)
-            if current is not None and current.resumed_at is not None:
-                return True  # given back already (by the other caller)
-            return await self._resume(ticket)
+            if not await self.run(self.store.claim_resume, ticket.id):
+                current = await self.run(self.store.get, ticket.id)
+                return current is not None and current.resumed_at is not None  # done, or under way elsewhere
+            resumed = await self._resume(ticket)
+            if not resumed:
+                await self.run(self.store.release_resume, ticket.id)
+            return resumed
         finally:
             self._resuming.discard(ticket.id)
 

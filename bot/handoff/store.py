@@ -35,6 +35,7 @@ EMAIL = re.compile(r"[A-Za-z0-9._%+\-]{1,64}@[A-Za-z0-9\-]{1,63}(?:\.[A-Za-z0-9\
 TRANSCRIPT_LIMIT = 80  # the assistant's turns kept from before the handoff
 MAX_ATTEMPTS = 8  # deliveries through Rasa before a message is marked failed
 WHATSAPP_WINDOW = dt.timedelta(hours=24)
+RESUME_LEASE = dt.timedelta(seconds=90)  # longer than a resume's Rasa call (20 s timeout)
 PRIORITY_EVENT = "priority"  # a ticket entered the queue with priority (handoff_events.action)
 
 
@@ -594,6 +595,23 @@ class HandoffStore:
             if done:
                 self._event(conn, ticket_id, "closed", detail="answer delivered")
         return done
+
+    def claim_resume(self, ticket_id: int, at: dt.datetime | None = None) -> bool:
+        """Take the right to give this closed conversation back to the assistant: True for one caller across
+        every desk process, until it is resumed, released, or the claim is older than RESUME_LEASE (its
+        process died mid-way)."""
+        at = at or now()
+        t = handoff_tickets.c
+        with self.engine.begin() as conn:
+            return conn.execute(update(handoff_tickets).where(
+                t.id == ticket_id, t.resumed_at.is_(None),
+                or_(t.resume_claimed_at.is_(None), t.resume_claimed_at < at - RESUME_LEASE)).values(resume_claimed_at=at)).rowcount == 1
+
+    def release_resume(self, ticket_id: int) -> None:
+        """Give the claim back (Rasa did not take the conversation): the next round tries again."""
+        with self.engine.begin() as conn:
+            conn.execute(update(handoff_tickets).where(handoff_tickets.c.id == ticket_id, handoff_tickets.c.resumed_at.is_(None))
+                         .values(resume_claimed_at=None))
 
     def mark_resumed(self, ticket_id: int, rating_requested: bool, at: dt.datetime | None = None) -> None:
         at = at or now()

@@ -25,7 +25,7 @@ from bot.handoff.hours import OfficeHours
 from bot.handoff.rasa_api import RasaApi
 from bot.handoff.service import HandoffService
 from bot.handoff.settings import HandoffSettings
-from bot.handoff.store import HandoffStore
+from bot.handoff.store import RESUME_LEASE, HandoffStore
 from bot.offices.directory import Offices
 from bot.store.clock import now
 from bot.store.schema import contacts
@@ -299,6 +299,42 @@ async def test_a_close_and_the_workers_round_give_the_chat_back_once(engine, ras
     farewells = [text for text in rasa.bot_texts() if "cerró la conversación" in text]
     assert len(farewells) == 1, rasa.bot_texts()
     await service.api.close()
+
+
+async def test_two_desk_processes_give_the_chat_back_once(engine, rasa, settings):
+    """Across desk processes (each its own service, sharing only the database): an advisor's close in one and
+    the worker's round in the other resume once; a resume Rasa refused is claimed again by the next round."""
+    async def slow_rasa(request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(0.2)
+        return rasa(request)
+
+    store = HandoffStore(engine)
+    desks = [HandoffService(HandoffStore(engine), RasaApi(settings.rasa_url, settings.rasa_jwt_secret,
+                                                          transport=httpx.MockTransport(slow_rasa)), settings) for _ in range(2)]
+    t = ticket(store, "web:dos-mesas")
+    store.take(t.id, 1)
+    closed = store.close(t.id, "advisor", 1, 1)
+    await asyncio.gather(desks[0].resume(closed), desks[1].resume_pending(now()), desks[1].resume(closed))
+    assert store.get(t.id).resumed_at is not None
+    assert len([text for text in rasa.bot_texts() if "cerró la conversación" in text]) == 1, rasa.bot_texts()
+
+    other = ticket(store, "web:rasa-caido")
+    store.take(other.id, 1)
+    closed = store.close(other.id, "advisor", 1, 1)
+    rasa.down = True
+    assert await desks[0].resume(closed) is False  # Rasa restarting: not resumed, the claim given back
+    rasa.down = False
+    assert await desks[1].resume(closed) is True and store.get(other.id).resumed_at is not None
+    assert store.claim_resume(other.id) is False  # resumed: nobody claims it again
+    third = ticket(store, "web:mesa-caida")
+    store.take(third.id, 1)
+    store.close(third.id, "advisor", 1, 1)
+    start = now()
+    assert store.claim_resume(third.id, start) is True  # a desk process claims it, then dies (kill -9)
+    assert store.claim_resume(third.id, start + dt.timedelta(seconds=30)) is False
+    assert store.claim_resume(third.id, start + RESUME_LEASE + dt.timedelta(seconds=1)) is True  # the lease ran out
+    for desk in desks:
+        await desk.api.close()
 
 
 async def test_timeouts_return_chats_to_the_queue_and_tell_the_person(app, store, rasa, service, settings):
