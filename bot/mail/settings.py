@@ -71,16 +71,42 @@ class MailSettings:
         else:
             smtp_user, smtp_password = imap.user, imap.password
         smtp = _server(get, "SMTP", "starttls", SMTP_PORTS, smtp_user, smtp_password)
-        address = get("MAIL_ADDRESS", get("INFOMIGRA_CONTACT_EMAIL")).lower()
-        if "@" not in address or any(c.isspace() for c in address):
-            raise MailSettingsError("MAIL_ADDRESS (or INFOMIGRA_CONTACT_EMAIL) must be the service's e-mail address")
-        try:
-            timeout = float(get("MAIL_TIMEOUT_SECONDS", "30"))
-        except ValueError:
-            raise MailSettingsError("MAIL_TIMEOUT_SECONDS must be a number of seconds") from None
-        if not 1 <= timeout <= 600:
-            raise MailSettingsError("MAIL_TIMEOUT_SECONDS must be between 1 and 600")
-        return cls(imap=imap, smtp=smtp, folder=get("MAIL_IMAP_FOLDER", "INBOX"), address=address, timeout=timeout)
+        return cls(imap=imap, smtp=smtp, folder=get("MAIL_IMAP_FOLDER", "INBOX"), address=_address(get), timeout=_timeout(get))
+
+    @classmethod
+    def for_sending(cls, env: Mapping[str, str] | None = None) -> MailSettings | None:
+        """The settings to send e-mail (the window's sheets, bot/window/mailing.py): the door's when it is on;
+        without the door (no MAIL_IMAP_HOST) MAIL_SMTP_HOST alone is enough, the SMTP account then being
+        MAIL_SMTP_USER/MAIL_SMTP_PASSWORD (unset: no login) and the mailbox unused. None when neither is set."""
+        env = os.environ if env is None else env
+        settings = cls.from_env(env)
+        if settings is not None:
+            return settings
+
+        def get(name: str, default: str = "") -> str:
+            return (env.get(name) or "").strip() or default
+
+        if not get("MAIL_SMTP_HOST"):
+            return None
+        smtp = _server(get, "SMTP", "starttls", SMTP_PORTS, get("MAIL_SMTP_USER"), env.get("MAIL_SMTP_PASSWORD") or "")
+        return cls(imap=Server("", 0, "none", "", ""), smtp=smtp, folder="INBOX", address=_address(get), timeout=_timeout(get))
+
+
+def _address(get) -> str:  # noqa: ANN001
+    address = get("MAIL_ADDRESS", get("INFOMIGRA_CONTACT_EMAIL")).lower()
+    if "@" not in address or any(c.isspace() for c in address):
+        raise MailSettingsError("MAIL_ADDRESS (or INFOMIGRA_CONTACT_EMAIL) must be the service's e-mail address")
+    return address
+
+
+def _timeout(get) -> float:  # noqa: ANN001
+    try:
+        timeout = float(get("MAIL_TIMEOUT_SECONDS", "30"))
+    except ValueError:
+        raise MailSettingsError("MAIL_TIMEOUT_SECONDS must be a number of seconds") from None
+    if not 1 <= timeout <= 600:
+        raise MailSettingsError("MAIL_TIMEOUT_SECONDS must be between 1 and 600")
+    return timeout
 
 
 def _server(get, kind: str, default_security: str, ports: dict[str, int], user: str, password: str) -> Server:

@@ -8,14 +8,12 @@ hours and the service's e-mail as this deployment keeps them; no telephone numbe
 `email_message(...)` builds the e-mail: plain text plus the same paragraphs as simple HTML
 (bot.mail.outbound.to_html), from the service's address; `send_sheet(...)` hands it to the service's
 SMTP server with bot.mail.mailbox.send. The SMTP settings are the e-mail door's (bot/mail/settings.py);
-the window needs only their SMTP half, so `smtp_settings` also reads them when the door itself (IMAP)
-is not configured.
+the window needs only their SMTP half (`MailSettings.for_sending`, also without the door's IMAP side).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -26,7 +24,7 @@ from bot.knowledge.model import Article
 from bot.knowledge.render import plain, procedure, whole_text
 from bot.mail.mailbox import send
 from bot.mail.outbound import SERVICE_NAME, to_html
-from bot.mail.settings import SMTP_PORTS, MailSettings, MailSettingsError, Server, _server
+from bot.mail.settings import MailSettings
 from bot.window.store import Visit
 
 MINISTRY = "Ministerio de Trabajo y Promoción del Empleo"
@@ -113,30 +111,8 @@ def email_message(visit: Visit, articles: list[Article], to: str, service_addres
 
 
 def smtp_settings(env: Mapping[str, str] | None = None) -> MailSettings | None:
-    """The service's SMTP settings (the MAIL_* variables of bot/mail/settings.py); None when there are none.
-    With the e-mail door on they are its own; without it (no MAIL_IMAP_HOST), MAIL_SMTP_HOST alone is enough:
-    the SMTP account is then MAIL_SMTP_USER/MAIL_SMTP_PASSWORD (unset: no login). MailSettingsError when wrong."""
-    env = os.environ if env is None else env
-    settings = MailSettings.from_env(env)
-    if settings is not None:
-        return settings
-
-    def get(name: str, default: str = "") -> str:
-        return (env.get(name) or "").strip() or default
-
-    if not get("MAIL_SMTP_HOST"):
-        return None
-    smtp = _server(get, "SMTP", "starttls", SMTP_PORTS, get("MAIL_SMTP_USER"), env.get("MAIL_SMTP_PASSWORD") or "")
-    address = get("MAIL_ADDRESS", get("INFOMIGRA_CONTACT_EMAIL")).lower()
-    if "@" not in address or any(c.isspace() for c in address):
-        raise MailSettingsError("MAIL_ADDRESS (or INFOMIGRA_CONTACT_EMAIL) must be the service's e-mail address")
-    try:
-        timeout = float(get("MAIL_TIMEOUT_SECONDS", "30"))
-    except ValueError:
-        raise MailSettingsError("MAIL_TIMEOUT_SECONDS must be a number of seconds") from None
-    if not 1 <= timeout <= 600:
-        raise MailSettingsError("MAIL_TIMEOUT_SECONDS must be between 1 and 600")
-    return MailSettings(imap=Server("", 0, "none", "", ""), smtp=smtp, folder="INBOX", address=address, timeout=timeout)
+    """The service's SMTP settings (MailSettings.for_sending: the door's, or MAIL_SMTP_* alone); None when there are none."""
+    return MailSettings.for_sending(env)
 
 
 def send_sheet(settings: MailSettings, visit: Visit, articles: list[Article], env: Mapping[str, str] | None = None) -> list[str]:
