@@ -1,5 +1,6 @@
-"""Staff accounts of the desk: create, find, list, enable/disable, change password, authenticate, and
-the second factor (TOTP: bot.desk.totp) — enrol, reset, remove, check a code once.
+"""Staff accounts of the desk: create, find, list, enable/disable, change password, authenticate, the
+supervisors' changes (roles, enabled: bot.desk.staff), and the second factor (TOTP: bot.desk.totp) —
+enrol, reset, remove, check a code once.
 
 Every account gets a TOTP secret when it is created. An account without one (made before the second
 factor existed, or whose factor an administrator removed) must enrol at its next login, right after
@@ -157,6 +158,55 @@ class Accounts:
             if not active:
                 conn.execute(delete(desk_sessions).where(desk_sessions.c.user_id == row.id))
         return True
+
+    # supervisors' changes (bot.desk.staff) ---------------------------------------------------------
+
+    def set_roles(self, user_id: int, roles: Iterable[str], *, by: int | None = None) -> DeskUser:
+        """The account's roles become `roles` (at least one of ROLES). `by` is the acting account: it may
+        not take its own supervision away; the last active supervisor never loses it (see `_change`).
+        Supervision needs an enrolled second factor: an account without one gets it from the command line
+        first (`reset-totp`), never from the web."""
+        return self._change(user_id, {"roles": check_roles(roles)}, by)
+
+    def set_enabled(self, user_id: int, active: bool, *, by: int | None = None) -> DeskUser:
+        """Enable or disable an account by id; disabling ends its sessions at once. `by` may not disable
+        itself; the last active supervisor is never disabled."""
+        return self._change(user_id, {"active": bool(active)}, by)
+
+    def _change(self, user_id: int, values: dict, by: int | None) -> DeskUser:
+        """One change of roles or state with the rules that keep the desk manageable, in one transaction:
+        the accounts are locked (PostgreSQL: SELECT … FOR UPDATE) and the number of active supervisors is
+        counted after the update (SQLite: the update holds the write lock), so two supervisors demoting
+        each other at the same moment cannot leave none."""
+        with self.engine.begin() as conn:
+            rows = {r.id: r for r in conn.execute(select(desk_users.c.id, desk_users.c.roles, desk_users.c.active,
+                                                         desk_users.c.totp_secret)
+                                                  .where((desk_users.c.id == user_id) | desk_users.c.active.is_(True))
+                                                  .order_by(desk_users.c.id).with_for_update())}
+            row = rows.get(user_id)
+            if row is None:
+                raise AccountError("Esa cuenta no existe.")
+            was_supervisor = bool(row.active) and TOTP_REQUIRED_ROLE in row.roles.split()
+            roles = values.get("roles", row.roles).split()
+            active = values.get("active", bool(row.active))
+            if by == user_id and not active:
+                raise AccountError("No puede desactivar su propia cuenta: pídalo a otra persona de supervisión.")
+            if by == user_id and TOTP_REQUIRED_ROLE in row.roles.split() and TOTP_REQUIRED_ROLE not in roles:
+                raise AccountError("No puede quitarse su propio rol de supervisión: pídalo a otra persona de supervisión.")
+            if TOTP_REQUIRED_ROLE in roles and TOTP_REQUIRED_ROLE not in row.roles.split() and row.totp_secret is None:
+                raise AccountError("Esta cuenta no tiene segundo factor y una cuenta de supervisión lo necesita: un administrador "
+                                   "debe ejecutar antes «infomigra desk reset-totp» para ella.")
+            conn.execute(update(desk_users).where(desk_users.c.id == user_id).values(**values))
+            if not active:
+                conn.execute(delete(desk_sessions).where(desk_sessions.c.user_id == user_id))
+            if was_supervisor and not (active and TOTP_REQUIRED_ROLE in roles):
+                left = conn.execute(select(desk_users.c.roles).where(desk_users.c.active.is_(True))).scalars()
+                if not any(TOTP_REQUIRED_ROLE in r.split() for r in left):
+                    raise AccountError("Es la última cuenta de supervisión activa: no puede desactivarse ni perder ese rol. "
+                                       "Dé antes el rol de supervisión a otra cuenta.")
+        user = self.by_id(user_id)
+        assert user is not None
+        return user
 
     def set_password(self, email: str, password: str) -> bool:
         """Change a password and end the account's sessions. False if there is no such account."""
