@@ -28,7 +28,7 @@ from bot.desk.settings import DeskSettings
 from bot.store.db import get_engine
 
 FEATURES: tuple[str, ...] = ("bot.desk.login", "bot.desk.home", "bot.desk.suggestions_review", "bot.desk.queue", "bot.desk.reports",
-                             "bot.desk.erasure", "bot.desk.window", "bot.desk.offices")
+                             "bot.desk.erasure", "bot.desk.window", "bot.desk.offices", "bot.desk.staff")
 
 
 def _placeholder(section: Section) -> Route:

@@ -32,6 +32,8 @@ SECTIONS: tuple[Section, ...] = (
             "El informe mensual del servicio: conversaciones, valoraciones, derivaciones y vacíos de contenido."),
     Section("Oficinas", "/oficinas", ("supervisor",),
             "La sede central y las oficinas regionales: sus regiones, su horario y qué asesores trabajan en cada una."),
+    Section("Cuentas", "/cuentas", ("supervisor",),
+            "Las cuentas del personal: sus roles y oficinas, y activarlas o desactivarlas. Las crea un administrador."),
 )
 
 
