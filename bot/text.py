@@ -21,6 +21,13 @@ def words(text: str) -> list[str]:
     return _WORD.findall(fold(text))
 
 
+def whole_number(raw: str | None, max_digits: int = 18) -> int | None:
+    """The non-negative whole number written in ASCII digits, else None. `str.isdigit` is not enough: it
+    accepts "²" and other digits `int()` refuses (a 500 from an address like /cola/²)."""
+    raw = (raw or "").strip()
+    return int(raw) if raw and len(raw) <= max_digits and raw.isascii() and raw.isdigit() else None
+
+
 def has_letters(text: str) -> bool:
     """True when the text has at least one letter or digit (not only emoji, symbols or spaces)."""
     return any(ch.isalnum() for ch in text)

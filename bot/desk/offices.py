@@ -28,6 +28,7 @@ from bot.desk.services import desk_of
 from bot.handoff.hours import DEFAULT_HOURS, HoursError, OfficeHours
 from bot.offices import regions
 from bot.offices.directory import HOURS_EXAMPLE, Office, OfficeError, Offices
+from bot.text import whole_number
 
 log = logging.getLogger(__name__)
 
@@ -178,7 +179,7 @@ async def save_members(request: Request) -> Response:
     chosen = [str(v).strip() for v in form.getlist("cuenta")]
     desk, user = desk_of(request), request.state.user
     try:
-        if not all(v.isdigit() and len(v) < 12 for v in chosen):
+        if not all(whole_number(v, 11) is not None for v in chosen):
             raise OfficeError("Alguna de esas cuentas no existe o está desactivada.")
         eligible = [u.id for u in await desk.run(desk.accounts.all) if members_of(u)]
         await desk.run(lambda: Offices(desk.engine).set_members(office.id, [int(v) for v in chosen], among=eligible))

@@ -61,6 +61,7 @@ from bot.mail.settings import MailSettings, MailSettingsError
 from bot.offices.directory import Office, Offices
 from bot.store.clock import now
 from bot.store.leader import Leadership
+from bot.text import whole_number
 
 logger = logging.getLogger(__name__)
 
@@ -258,10 +259,10 @@ async def _body(request: Request) -> dict[str, Any]:
 
 
 def _ticket_id(request: Request) -> int:
-    raw = str(request.path_params["ticket_id"])
-    if not raw.isdigit() or len(raw) > 12:
+    ticket_id = whole_number(str(request.path_params["ticket_id"]), 12)
+    if ticket_id is None:
         raise HandoffError("Esa conversación no existe.")
-    return int(raw)
+    return ticket_id
 
 
 def _may_view(request: Request, ticket: Ticket) -> bool:
@@ -349,10 +350,11 @@ async def api_queue(request: Request) -> Response:
     main_id = next((o.id for o in every.values() if o.is_main), None)
     chosen = (request.query_params.get("oficina") or "").strip()
     if supervisor:  # every office, or the one chosen
-        if chosen and (not chosen.isdigit() or int(chosen) not in every):
+        office_id = whole_number(chosen, 12)
+        if chosen and office_id not in every:
             return _bad(request, "Esa oficina no existe.")
-        office_ids: list[int | None] | None = [int(chosen)] if chosen else None
-        if office_ids and every[int(chosen)].is_main:
+        office_ids: list[int | None] | None = [office_id] if office_id is not None else None
+        if office_id is not None and every[office_id].is_main:
             office_ids.append(None)  # what was routed to no office is the main office's
     else:
         office_ids = await run(directory.queue_of, user.id)

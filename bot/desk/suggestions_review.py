@@ -58,6 +58,7 @@ from bot.suggestions.service import (
     remove_tag,
 )
 from bot.suggestions.validation import clean_text
+from bot.text import whole_number
 
 log = logging.getLogger(__name__)
 
@@ -197,7 +198,7 @@ def parse_filters(params: QueryParams) -> tuple[ListFilters, list[str]]:
     if days["desde"] and days["hasta"] and days["hasta"] < days["desde"]:
         errors.append("La fecha «Hasta» es anterior a la fecha «Desde».")
     raw_page = _text(params, "pagina", 10) or "1"
-    page = int(raw_page) if raw_page.isdigit() else 0
+    page = whole_number(raw_page) or 0
     if not 1 <= page <= PAGE_LAST:
         errors.append("El número de página no es válido.")
         page = 1
@@ -342,7 +343,7 @@ async def list_page(request: Request) -> Response:
     desk = desk_of(request)
     typed = _text(request.query_params, "ref", 40)
     if typed:
-        found = await desk.run(get, desk.engine, typed) if not typed.isdigit() else None
+        found = await desk.run(get, desk.engine, typed) if whole_number(typed) is None else None
         if found:
             return RedirectResponse(f"/sugerencias/{found.reference}", status_code=303)
         filters, _ = parse_filters(QueryParams(""))
@@ -360,7 +361,7 @@ async def list_page(request: Request) -> Response:
 async def _suggestion(request: Request) -> Suggestion | None:
     desk = desk_of(request)
     key = str(request.path_params["reference"])
-    if key.isdigit():  # the store takes digits as an id; the desk's addresses carry references only
+    if whole_number(key) is not None:  # the store takes digits as an id; the desk's addresses carry references only
         return None
     return await desk.run(get, desk.engine, key)
 

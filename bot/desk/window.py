@@ -40,6 +40,7 @@ from bot.mail.mailbox import MailError
 from bot.mail.settings import MailSettingsError
 from bot.offices.directory import Offices
 from bot.store.clock import now
+from bot.text import whole_number
 from bot.window import mailing
 from bot.window.store import Visit, WindowInputError, WindowStore, articles_of, parse_entry, scrub
 
@@ -97,8 +98,7 @@ def _today_start(at: dt.datetime) -> dt.datetime:
 
 
 def _visit_id(request: Request) -> int | None:
-    raw = str(request.path_params["visit_id"])
-    return int(raw) if raw.isdigit() and len(raw) <= 12 else None
+    return whole_number(str(request.path_params["visit_id"]), 12)
 
 
 async def _viewable(request: Request) -> Visit | Response:

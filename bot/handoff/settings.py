@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from bot.handoff.hours import DEFAULT_HOURS, HoursError, OfficeHours
+from bot.text import whole_number
 
 
 class HandoffSettingsError(ValueError):
@@ -52,9 +53,10 @@ def _count(env: Mapping[str, str], name: str, default: int, low: int, high: int)
     raw = env.get(name, "").strip()
     if not raw:
         return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
+    value = whole_number(raw)
+    if value is None or not low <= value <= high:
         raise HandoffSettingsError(f"{name} must be a whole number between {low} and {high}, not {raw!r}")
-    return int(raw)
+    return value
 
 
 @dataclass(frozen=True)

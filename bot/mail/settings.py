@@ -25,6 +25,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from bot.text import whole_number
+
 SECURITY = ("ssl", "starttls", "none")
 IMAP_PORTS = {"ssl": 993, "starttls": 143, "none": 143}
 SMTP_PORTS = {"ssl": 465, "starttls": 587, "none": 25}
@@ -117,9 +119,10 @@ def _server(get, kind: str, default_security: str, ports: dict[str, int], user: 
     if security == "none" and not is_local(host):
         raise MailSettingsError(f"MAIL_{kind}_SECURITY=none is only allowed for a server on this machine, not {host}")
     raw_port = get(f"MAIL_{kind}_PORT", str(ports[security]))
-    if not raw_port.isdigit() or not 0 < int(raw_port) < 65536:
+    port = whole_number(raw_port)
+    if port is None or not 0 < port < 65536:
         raise MailSettingsError(f"MAIL_{kind}_PORT must be a port number")
-    return Server(host, int(raw_port), security, user, password)
+    return Server(host, port, security, user, password)
 
 
 def is_local(host: str) -> bool:

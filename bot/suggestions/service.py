@@ -38,6 +38,7 @@ from bot.suggestions.validation import (
     validate_text,
     validate_topic,
 )
+from bot.text import whole_number
 
 # The review workflow: new → in_review → forwarded | answered → archived, and forwarded → in_review.
 TRANSITIONS: dict[str, tuple[str, ...]] = {
@@ -232,8 +233,8 @@ def _reference_for_key(engine: Engine, digest: str) -> str | None:
 
 def get(engine: Engine, key: int | str) -> Suggestion | None:
     """A suggestion by id (an int or its digits) or by reference code (as typed: "vm 2026 7k3q9" works)."""
-    if isinstance(key, str) and key.strip().isdigit():
-        key = int(key)
+    if isinstance(key, str) and whole_number(key) is not None:
+        key = whole_number(key)
     if isinstance(key, int):
         condition = suggestions.c.id == key
     else:
@@ -461,7 +462,8 @@ def count_since(engine: Engine, sender_id: str, since: dt.datetime) -> int:
 def per_day(env: dict[str, str] | None = None) -> int:
     """SUGGESTIONS_PER_DAY, else 5; 0 for no limit."""
     raw = ((os.environ if env is None else env).get(PER_DAY_ENV) or "").strip()
-    return int(raw) if raw.isdigit() else DEFAULT_PER_DAY
+    value = whole_number(raw)
+    return DEFAULT_PER_DAY if value is None else value
 
 
 def erase_personal_data(engine: Engine, sender_id: str, *, now: dt.datetime | None = None,

@@ -25,6 +25,7 @@ from bot import countries
 from bot.knowledge.model import LINES
 from bot.store.clock import aware, now
 from bot.suggestions.reference import ALPHABET
+from bot.text import whole_number
 from bot.window.schema import REFERENCE_PREFIX, window_sends, window_visits
 
 MAX_TOPICS = 8
@@ -111,7 +112,7 @@ def normalize_whatsapp(value: object) -> str | None:
     if not text.startswith("+") and len(text) == 9 and text.startswith("9") and text.isdigit():
         text = "+51" + text  # a Peruvian mobile number
     digits = text[1:] if text.startswith("+") else ""
-    if not digits.isdigit() or not 8 <= len(digits) <= 15:
+    if whole_number(digits, 15) is None or not 8 <= len(digits) <= 15:
         raise WindowInputError("Escriba el número de WhatsApp con el código del país (por ejemplo +51 987 654 321).")
     return "+" + digits
 

@@ -154,7 +154,7 @@ async def test_bad_input_is_the_form_again_with_the_reason(client, engine):
     assert odd_state.status_code == 400
     assert Offices(engine).main() == main
 
-    for chosen in (["999999"], ["abc"], [str(user_id(engine, "revisor@example.org"))]):
+    for chosen in (["999999"], ["abc"], ["²"], [str(user_id(engine, "revisor@example.org"))]):
         response = await client.post("/oficinas/lima/cuentas", data={"cuenta": chosen, "csrf_token": token})
         assert response.status_code == 400 and "Alguna de esas cuentas" in response.text, chosen
     assert len(Offices(engine).members(main.id)) == 0  # the accounts were seeded after the migration

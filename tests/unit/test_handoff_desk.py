@@ -494,6 +494,14 @@ async def test_each_office_works_its_own_queue_and_a_conversation_can_move_betwe
     assert refused.status_code == 400 and "no está activa" in refused.json()["message"]
 
 
+async def test_ids_written_with_other_digits_are_not_found_rather_than_a_500(app, store):
+    julia = await logged_in(app, 3)
+    for path in ("/api/cola/²", "/api/cola/٣", "/cola/²", "/api/cola/1²/sugeridos"):
+        assert (await julia.get(path)).status_code == 404, path
+    assert (await julia.post("/api/cola/²/tomar")).status_code == 404
+    assert (await julia.get("/api/cola", params={"oficina": "²"})).status_code == 400
+
+
 async def test_pages_and_statistics(app, store):
     t = ticket(store, "web:pagina")
     ana, julia = await logged_in(app, 1), await logged_in(app, 3)

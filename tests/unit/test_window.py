@@ -283,7 +283,7 @@ async def test_record_a_walk_in_and_open_its_sheet(client, engine):
     assert (await client.get(visit["sheet_url"])).status_code == 403
     assert (await client.get(f"/api/ventanilla/registros/{visit['id']}")).status_code == 403
     assert (await client.get("/api/ventanilla/registros")).json()["visits"] == []
-    assert (await client.get("/ventanilla/abc/hoja")).status_code == 404
+    assert (await client.get("/ventanilla/abc/hoja")).status_code == 404 and (await client.get("/ventanilla/²")).status_code == 404
     assert (await client.get("/api/ventanilla/registros/99999999")).status_code == 404
     await login(client, "jefa@example.org")  # a supervisor sees it and may delete it
     assert (await client.get(visit["sheet_url"])).status_code == 200
