@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import logging
 import sys
 
 ROLE_CHOICES = ("advisor", "supervisor", "reviewer")
@@ -250,6 +251,9 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"desk: {exc}", file=sys.stderr)
         return 2
     _accounts(args)  # the tables exist
+    # uvicorn configures only its own loggers: the desk's (the worker, the e-mail door, the supervisors' changes
+    # to offices and accounts, an audit trail) go to standard error too, at the same level.
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     forwarded = args.forwarded_allow_ips
     # ws="none": the desk uses no WebSockets (live updates are plain HTTP), and the websockets 10 that
     # rasa-sdk's Sanic pins is too old for uvicorn's WebSocket protocol anyway.
