@@ -71,12 +71,14 @@ class HandoffService:
         last = self.store.last_inbound(ticket.sender_id)
         return last is None or at - last > WHATSAPP_WINDOW
 
-    async def deliver(self, message_id: int) -> str:
-        """Send one stored message to the person; returns its delivery state afterwards."""
+    async def deliver(self, message_id: int, claimed: bool = False) -> str:
+        """Send one stored message to the person; returns its delivery state afterwards. Only the caller that
+        claimed the message sends it (`claimed`: the worker's `claim_due` did; otherwise it is claimed here):
+        a message another caller has claimed ("sending") is left to that caller, never sent twice."""
         message = await self.run(self.store.message, message_id)
-        if message.delivery == "pending" and not await self.run(self.store.claim, message_id):
+        if not claimed and (message.delivery != "pending" or not await self.run(self.store.claim, message_id)):
             return (await self.run(self.store.message, message_id)).delivery or ""
-        if message.delivery not in ("pending", "sending"):
+        if claimed and message.delivery != "sending":
             return message.delivery or ""
         ticket = await self.run(self.store.get, message.ticket_id)
         assert ticket is not None
@@ -310,7 +312,7 @@ class HandoffService:
     async def deliver_due(self, at: dt.datetime) -> None:
         await self.run(self.store.reset_stale_sending)
         for message in await self.run(self.store.claim_due, at):
-            await self.deliver(message.id)
+            await self.deliver(message.id, claimed=True)
 
     async def finish_closing(self) -> None:
         for ticket in await self.run(self.store.open_tickets):

@@ -337,6 +337,19 @@ async def test_two_desk_processes_give_the_chat_back_once(engine, rasa, settings
         await desk.api.close()
 
 
+async def test_a_message_the_worker_claimed_is_not_sent_again_by_the_request(store, rasa, service):
+    """The worker's round claims the due messages, then sends each; an advisor's request delivering the same
+    message in between must leave it to the worker (seen in a fresh-clone run: the WhatsApp template twice)."""
+    t = ticket(store, "web:una-vez")
+    message = store.add_message(t.id, "system", "Hola, te saluda Ana.", kind="taken")
+    [claimed] = store.claim_due(now())
+    assert claimed.id == message.id
+    assert await service.deliver(message.id) == "sending"  # the request: claimed by someone else, not sent
+    assert await service.deliver(message.id, claimed=True) == "sent"  # the worker sends it
+    assert await service.deliver(message.id) == "sent" and await service.deliver(message.id, claimed=True) == "sent"
+    assert rasa.bot_texts().count("Hola, te saluda Ana.") == 1
+
+
 async def test_timeouts_return_chats_to_the_queue_and_tell_the_person(app, store, rasa, service, settings):
     at = now()
     silent = ticket(store, "web:silencio", at=at - dt.timedelta(hours=1))
