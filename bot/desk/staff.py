@@ -22,7 +22,6 @@ account's page (?hecho=… says what was done); a refused change is the page aga
 from __future__ import annotations
 
 import logging
-import re
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -34,12 +33,12 @@ from bot.desk.errors import error_response
 from bot.desk.services import desk_of
 from bot.offices.directory import OfficeError, Offices
 from bot.suggestions.dates import LIMA
+from bot.text import whole_number
 
 log = logging.getLogger(__name__)
 
 ROLE = "supervisor"
 PATH = "/cuentas"
-ID = re.compile(r"[0-9]{1,9}")  # an int column: longer numbers name no account (and PostgreSQL would refuse them)
 CREATE_COMMAND = "infomigra desk create-user --email … --name … --role advisor [--office …]"
 DONE = {"roles": "Roles guardados.", "oficinas": "Oficinas guardadas.",
         "desactivada": "Cuenta desactivada: sus sesiones abiertas terminaron.", "activada": "Cuenta activada."}
@@ -51,11 +50,6 @@ NOT_FOUND = "Esa cuenta no existe."
 
 def lima_time(value) -> str:  # noqa: ANN001
     return value.astimezone(LIMA).strftime("%d/%m/%Y %H:%M") if value else ""
-
-
-def _number(value: object) -> int | None:
-    text = str(value or "").strip()
-    return int(text) if ID.fullmatch(text) else None
 
 
 def _overview(engine) -> dict:  # noqa: ANN001
@@ -77,7 +71,7 @@ def _view(**context: object) -> dict:
 
 
 async def _find(request: Request) -> DeskUser | None:
-    user_id = _number(request.path_params["user_id"])
+    user_id = whole_number(str(request.path_params["user_id"]), 9)  # an int column: longer names none
     if user_id is None:
         return None
     desk = desk_of(request)
@@ -132,21 +126,10 @@ async def save_offices(request: Request) -> Response:
     account = await _find(request)
     if account is None:
         return error_response(request, 404, NOT_FOUND)
-    chosen = [_number(v) for v in (await request.form()).getlist("oficina")]
+    chosen = [whole_number(str(v), 9) for v in (await request.form()).getlist("oficina")]
     desk = desk_of(request)
-
-    def change() -> list[int]:
-        directory = Offices(desk.engine)
-        active = {o.id for o in directory.all(active_only=True)}
-        if any(i is None or i not in active for i in chosen):
-            raise OfficeError("Alguna de esas oficinas no existe o está inactiva.")
-        kept = [o.id for o in directory.of_user(account.id) if not o.active]  # not on the page: they stay
-        wanted = sorted({*chosen, *kept})  # type: ignore[misc]
-        directory.set_offices(account.id, wanted)
-        return wanted
-
     try:
-        wanted = await desk.run(change)
+        wanted = await desk.run(Offices(desk.engine).set_active_offices, account.id, chosen)
     except OfficeError as exc:
         return await _detail(request, account, 400, error=str(exc))
     _audit(request, "offices set", account, f"office ids {wanted}")

@@ -219,6 +219,18 @@ class Offices:
         with self.engine.connect() as conn:
             return {office_id: count for office_id, count in conn.execute(query)}
 
+    def set_active_offices(self, user_id: int, office_ids: Iterable[int | None]) -> list[int]:
+        """An account's active offices as a form chose them (None: an id that could not be read); its inactive
+        offices, not offered, stay. The offices it now has."""
+        chosen = list(office_ids)
+        active = {o.id for o in self.all(active_only=True)}
+        if any(i is None or i not in active for i in chosen):
+            raise OfficeError("Alguna de esas oficinas no existe o está inactiva.")
+        kept = [o.id for o in self.of_user(user_id) if not o.active]
+        wanted = sorted({*(i for i in chosen if i is not None), *kept})
+        self.set_offices(user_id, wanted)
+        return wanted
+
     def add_member(self, office_id: int, user_id: int) -> None:
         current = [o.id for o in self.of_user(user_id)]
         self.set_offices(user_id, [*current, office_id])
