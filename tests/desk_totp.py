@@ -92,3 +92,30 @@ def second_factor_sync(client: httpx.Client, response: httpx.Response, engine: E
         return response
     page = client.get(CODE_PAGE)
     return client.post(CODE_PAGE, data={"code": code_for(engine, email), "csrf_token": form_token(page.text)})
+
+
+# --- accounts and logins of the desk's in-process tests -------------------------------------------------
+PASSWORD = "clave-de-prueba-larga"
+NO_FACTOR = {"totp_secret": None, "totp_enrolled_at": None}
+
+
+def seed_accounts(engine: Engine, users: dict[str, tuple], password: str = PASSWORD) -> None:
+    """Accounts by e-mail: (name, role) with a second factor, or (name, role, False) without one yet."""
+    hashed = passwords.hash_password(password)
+    with engine.begin() as conn:
+        conn.execute(desk_users.insert(), [
+            {"email": email, "display_name": spec[0], "password_hash": hashed, "roles": spec[1], "active": True,
+             "created_at": now(), **(enrolled() if len(spec) < 3 or spec[2] else NO_FACTOR)} for email, spec in users.items()])
+
+
+def account_id(engine: Engine, email: str) -> int:
+    with engine.connect() as conn:
+        return conn.execute(select(desk_users.c.id).where(desk_users.c.email == email)).scalar_one()
+
+
+async def log_in(client: httpx.AsyncClient, email: str, password: str = PASSWORD) -> str:
+    """Through the login pages (password, then a code); the session's CSRF token."""
+    token = form_token((await client.get("/login")).text)
+    response = await client.post("/login", data={"email": email, "password": password, "csrf_token": token})
+    assert (await second_factor(client, response, email)).status_code == 303
+    return (await client.get("/api/me")).json()["csrf_token"]

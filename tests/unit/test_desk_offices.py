@@ -8,19 +8,16 @@ import sys
 
 import httpx
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
 from bot.cli import main
 from bot.desk.app import create_app
-from bot.desk.passwords import hash_password
 from bot.desk.schema import desk_users
 from bot.desk.settings import DeskSettings
 from bot.offices.directory import Offices
-from bot.store.clock import now
 from tests.databases import migrated_engine
-from tests.desk_totp import cheap_passwords, enrolled, second_factor
+from tests.desk_totp import PASSWORD, account_id, cheap_passwords, log_in, seed_accounts
 
-PASSWORD = "clave-de-prueba-larga"
 USERS = {"asesora@example.org": ("Ana Asesora", "advisor"), "jefa@example.org": ("Julia Supervisora", "supervisor"),
          "revisor@example.org": ("Rolando Revisor", "reviewer")}
 
@@ -33,11 +30,7 @@ def _cheap_passwords(monkeypatch):
 @pytest.fixture(params=["sqlite", "postgresql"])
 def engine(request, tmp_path):
     with migrated_engine(request.param, tmp_path) as engine:
-        password = hash_password(PASSWORD)
-        with engine.begin() as conn:
-            conn.execute(insert(desk_users), [{"email": email, "display_name": name, "password_hash": password, "roles": role,
-                                               "active": True, "created_at": now(), **enrolled()}
-                                              for email, (name, role) in USERS.items()])
+        seed_accounts(engine, USERS)
         yield engine
 
 
@@ -48,17 +41,7 @@ async def client(engine):
         yield client
 
 
-async def login(client, email):
-    page = await client.get("/login")
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
-    response = await client.post("/login", data={"email": email, "password": PASSWORD, "csrf_token": token})
-    assert (await second_factor(client, response, email)).status_code == 303
-    return (await client.get("/api/me")).json()["csrf_token"]
-
-
-def user_id(engine, email):
-    with engine.connect() as conn:
-        return conn.execute(select(desk_users.c.id).where(desk_users.c.email == email)).scalar_one()
+login, user_id = log_in, account_id
 
 
 async def test_only_supervisors_get_in(client, engine):

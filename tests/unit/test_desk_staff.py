@@ -11,25 +11,21 @@ import threading
 
 import httpx
 import pytest
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 
 from bot.desk import staff
 from bot.desk.accounts import AccountError, Accounts
 from bot.desk.app import create_app
-from bot.desk.passwords import hash_password
 from bot.desk.schema import desk_sessions, desk_users
 from bot.desk.sessions import Sessions
 from bot.desk.settings import DeskSettings
 from bot.offices.directory import Offices
-from bot.store.clock import now
 from tests.databases import migrated_engine
-from tests.desk_totp import cheap_passwords, enrolled, second_factor
+from tests.desk_totp import PASSWORD, account_id, cheap_passwords, log_in, seed_accounts
 
-PASSWORD = "clave-de-prueba-larga"
 USERS = {"asesora@example.org": ("Ana Asesora", "advisor", True), "jefa@example.org": ("Julia Supervisora", "supervisor", True),
          "jefa2@example.org": ("Sofía Supervisora", "supervisor", True), "revisor@example.org": ("Rolando Revisor", "reviewer", True),
          "nuevo@example.org": ("Nico Nuevo", "advisor", False)}  # no second factor yet: enrols at the first login
-NO_FACTOR = {"totp_secret": None, "totp_enrolled_at": None}
 SELF_DISABLE = "No puede desactivar su propia cuenta"
 SELF_DEMOTE = "No puede quitarse su propio rol de supervisión"
 LAST = "Es la última cuenta de supervisión activa"
@@ -43,11 +39,7 @@ def _cheap_passwords(monkeypatch):
 @pytest.fixture(params=["sqlite", "postgresql"])
 def engine(request, tmp_path):
     with migrated_engine(request.param, tmp_path) as engine:
-        password = hash_password(PASSWORD)
-        with engine.begin() as conn:
-            conn.execute(insert(desk_users), [{"email": email, "display_name": name, "password_hash": password, "roles": role,
-                                               "active": True, "created_at": now(), **(enrolled() if factor else NO_FACTOR)}
-                                              for email, (name, role, factor) in USERS.items()])
+        seed_accounts(engine, USERS)
         yield engine
 
 
@@ -66,17 +58,7 @@ async def client(app):
         yield client
 
 
-async def login(client, email):
-    page = await client.get("/login")
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
-    response = await client.post("/login", data={"email": email, "password": PASSWORD, "csrf_token": token})
-    assert (await second_factor(client, response, email)).status_code == 303
-    return (await client.get("/api/me")).json()["csrf_token"]
-
-
-def user_id(engine, email):
-    with engine.connect() as conn:
-        return conn.execute(select(desk_users.c.id).where(desk_users.c.email == email)).scalar_one()
+login, user_id = log_in, account_id
 
 
 def account(engine, email):

@@ -16,8 +16,6 @@ from sqlalchemy.exc import IntegrityError
 
 from bot import knowledge
 from bot.desk.app import create_app
-from bot.desk.passwords import hash_password
-from bot.desk.schema import desk_users
 from bot.desk.settings import DeskSettings
 from bot.privacy import erase, retention
 from bot.privacy.schema import privacy_erasures
@@ -26,11 +24,10 @@ from bot.window import mailing
 from bot.window.schema import window_sends, window_visits
 from bot.window.store import Entry, WindowInputError, WindowStore, parse_entry
 from tests.databases import migrated_engine
-from tests.desk_totp import cheap_passwords, enrolled, second_factor
+from tests.desk_totp import account_id, cheap_passwords, log_in, seed_accounts
 from tests.mail_servers import SERVICE_ADDRESS, smtp_server
 from tests.unit.test_privacy import leftovers
 
-PASSWORD = "clave-de-prueba-larga"
 USERS = {"asesora@example.org": ("Ana Asesora", "advisor"), "otro@example.org": ("Otro Asesor", "advisor"),
          "jefa@example.org": ("Julia Supervisora", "supervisor"), "revisor@example.org": ("Rolando Revisor", "reviewer")}
 ARTICLE = "emigrar/tramites/espana"
@@ -52,17 +49,11 @@ def _cheap_passwords(monkeypatch):
 @pytest.fixture(params=["sqlite", "postgresql"])
 def engine(request, tmp_path):
     with migrated_engine(request.param, tmp_path) as engine:
-        password = hash_password(PASSWORD)
-        with engine.begin() as conn:
-            conn.execute(insert(desk_users), [{"email": email, "display_name": name, "password_hash": password, "roles": role,
-                                               "active": True, "created_at": now(), **enrolled()}
-                                              for email, (name, role) in USERS.items()])
+        seed_accounts(engine, USERS)
         yield engine
 
 
-def user_id(engine, email: str) -> int:
-    with engine.connect() as conn:
-        return conn.execute(select(desk_users.c.id).where(desk_users.c.email == email)).scalar_one()
+user_id = account_id
 
 
 # --- what the form may send --------------------------------------------------------------------------
@@ -226,11 +217,7 @@ async def client(engine, monkeypatch):
 async def login(client, email) -> str:
     client.cookies.clear()
     client.headers.pop("X-CSRF-Token", None)
-    page = await client.get("/login")
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
-    response = await client.post("/login", data={"email": email, "password": PASSWORD, "csrf_token": token})
-    assert (await second_factor(client, response, email)).status_code == 303
-    csrf = (await client.get("/api/me")).json()["csrf_token"]
+    csrf = await log_in(client, email)
     client.headers["X-CSRF-Token"] = csrf
     return csrf
 
