@@ -62,6 +62,9 @@ from bot.offices.directory import Office, Offices
 from bot.store.clock import now
 from bot.store.leader import Leadership
 from bot.text import whole_number
+from bot.window.store import WindowStore
+from bot.window.whatsapp import WindowSettingsError, WindowWhatsApp
+from bot.window.whatsapp import template_sid as whatsapp_template
 
 logger = logging.getLogger(__name__)
 
@@ -82,6 +85,7 @@ class HandoffDesk:
     store: HandoffStore
     service: HandoffService
     settings: HandoffSettings
+    window: WindowWhatsApp | None = None  # the window's articles to WhatsApp (bot/window/whatsapp.py)
 
     @cached_property
     def kb(self) -> Any:
@@ -122,7 +126,19 @@ def build(app: Starlette, api: RasaApi | None = None) -> HandoffDesk:
     api = api or RasaApi(settings.rasa_url, settings.rasa_jwt_secret)
     if not api.configured:
         logger.warning("desk: RASA_JWT_SECRET is not set: replies cannot be delivered and chats cannot be resumed")
-    return HandoffDesk(store, HandoffService(store, api, settings, mail_door(engine, settings)), settings)
+    window = window_whatsapp(engine, api)
+    service = HandoffService(store, api, settings, mail_door(engine, settings), rounds=[window.deliver_waiting])
+    return HandoffDesk(store, service, settings, window)
+
+
+def window_whatsapp(engine, api: RasaApi) -> WindowWhatsApp:  # noqa: ANN001
+    """The window's sending to WhatsApp; without a valid template it sends only within the 24 hours."""
+    try:
+        template = whatsapp_template()
+    except WindowSettingsError as exc:
+        logger.error("desk: the window sends to WhatsApp only within 24 hours of the person's message: %s", exc)
+        template = None
+    return WindowWhatsApp(WindowStore(engine), api, template, knowledge.load)
 
 
 def mail_door(engine, settings: HandoffSettings) -> MailDoor | None:

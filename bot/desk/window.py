@@ -13,11 +13,13 @@ API (JSON; POST needs the session's CSRF token in X-CSRF-Token):
                                                 referred_to?, email?, whatsapp?, consent}
   GET  /api/ventanilla/registros/{id}           one consultation
   POST /api/ventanilla/registros/{id}/correo    send its articles to the address the person gave (retry: again)
+  POST /api/ventanilla/registros/{id}/whatsapp  send its articles to the number the person gave: at once when
+                                                they wrote to the service's WhatsApp in the last 24 hours,
+                                                else an approved template first (bot/window/whatsapp.py)
   POST /api/ventanilla/registros/{id}/borrar    delete a consultation recorded by mistake
 
 A consultation is seen by the advisor who recorded it and by supervisors. The office of the window is the
-advisor's office (bot/offices: their first one, else the main office). WhatsApp is not offered yet: a message the person has not written
-first needs a template approved by WhatsApp.
+advisor's office (bot/offices: their first one, else the main office).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from starlette.routing import BaseRoute, Route
 from bot import countries
 from bot.desk.access import requires
 from bot.desk.errors import error_response
+from bot.desk.queue import Unavailable, handoff_of
 from bot.desk.services import desk_of
 from bot.knowledge.model import LINES
 from bot.mail.mailbox import MailError
@@ -43,6 +46,7 @@ from bot.store.clock import now
 from bot.text import whole_number
 from bot.window import mailing
 from bot.window.store import Visit, WindowInputError, WindowStore, articles_of, parse_entry, scrub
+from bot.window.whatsapp import WhatsAppNotSent, WindowSettingsError, template_sid
 
 logger = logging.getLogger(__name__)
 
@@ -50,9 +54,12 @@ STAFF = ("advisor", "supervisor")
 PATH = "/ventanilla"
 API = "/api/ventanilla"
 MAX_QUERY = 200
-WHATSAPP_NOTE = ("Enviar por WhatsApp requiere una plantilla aprobada de WhatsApp: la persona no nos ha escrito antes, "
-                 "y WhatsApp solo permite iniciar una conversación con una plantilla aprobada. Mientras tanto, entregue la "
-                 "hoja impresa o envíela por correo.")
+WHATSAPP_NOTE = ("WhatsApp: si la persona escribe «hola» al WhatsApp de INFOMIGRA{number} ahora, la información le llega "
+                 "al momento. Si no nos escribió en las últimas 24 horas, se le envía primero un mensaje aprobado por "
+                 "WhatsApp y la información sale en cuanto responda.")
+WHATSAPP_NO_TEMPLATE = ("WhatsApp: pida a la persona que escriba «hola» al WhatsApp de INFOMIGRA{number} ahora y luego pulse "
+                        "«Enviar por WhatsApp». Sin ese mensaje no se le puede escribir: esta mesa no tiene una plantilla "
+                        "aprobada por WhatsApp (WINDOW_WHATSAPP_TEMPLATE_SID).")
 MAIL_OFF = "El correo del servicio no está configurado en esta mesa (variables MAIL_SMTP_HOST y MAIL_ADDRESS): entregue la hoja impresa."
 
 
@@ -84,6 +91,20 @@ def mail_state() -> tuple[Any, str | None]:
         logger.error("desk: the window cannot send e-mail: %s", exc)
         return None, f"El correo del servicio está mal configurado ({exc}): entregue la hoja impresa."
     return (settings, None) if settings is not None else (None, MAIL_OFF)
+
+
+def whatsapp_note(env: Any = None) -> str:
+    """What the advisor is told about sending to WhatsApp, with the service's number when this desk knows it."""
+    import os
+
+    env = os.environ if env is None else env
+    number = (env.get("TWILIO_WHATSAPP_NUMBER") or "").strip().removeprefix("whatsapp:")
+    number = f" ({number})" if number else ""
+    try:
+        template = template_sid(env)
+    except WindowSettingsError:
+        template = None
+    return (WHATSAPP_NOTE if template else WHATSAPP_NO_TEMPLATE).format(number=number)
 
 
 def _is_supervisor(request: Request) -> bool:
@@ -148,8 +169,12 @@ def visit_json(visit: Visit, kb: Any, mail_ready: bool) -> dict[str, Any]:
         "contact_erased": visit.contact_erased_at is not None,
         "emailed_at": visit.emailed_at.isoformat() if visit.emailed_at else None,
         "emailed_label": _clock(visit.emailed_at),
+        "whatsapp_sent_label": _clock(visit.whatsapp_sent_at),
+        "whatsapp_waiting_label": _clock(visit.whatsapp_waiting_since),
         "last_error": visit.last_error,
         "can_email": bool(mail_ready and visit.contact_email and articles),
+        "can_whatsapp": bool(visit.contact_whatsapp and articles and visit.whatsapp_sent_at is None
+                             and visit.whatsapp_waiting_since is None),
         "sheet_url": f"{PATH}/{visit.id}/hoja",
         "url": f"{PATH}/{visit.id}",
     }
@@ -196,7 +221,7 @@ async def window_page(request: Request) -> Response:
     office = await desk_of(request).run(office_of, desk_of(request).engine, request.state.user.id)
     return desk_of(request).templates.TemplateResponse(request, "window/index.html", {
         "lines": list(LINES.items()), "countries": _country_options(), "topics": _topic_options(kb),
-        "office": office, "mail_off": mail_off, "whatsapp_note": WHATSAPP_NOTE})
+        "office": office, "mail_off": mail_off, "whatsapp_note": whatsapp_note()})
 
 
 @requires(*STAFF)
@@ -207,7 +232,7 @@ async def visit_page(request: Request) -> Response:
     kb = await _kb_ready(request)
     settings, mail_off = mail_state()
     return desk_of(request).templates.TemplateResponse(request, "window/visit.html", {
-        "visit": visit_json(visit, kb, settings is not None), "mail_off": mail_off, "whatsapp_note": WHATSAPP_NOTE})
+        "visit": visit_json(visit, kb, settings is not None), "mail_off": mail_off, "whatsapp_note": whatsapp_note()})
 
 
 @requires(*STAFF)
@@ -298,6 +323,26 @@ async def api_send_email(request: Request) -> Response:
 
 
 @requires(*STAFF)
+async def api_send_whatsapp(request: Request) -> Response:
+    visit = await _viewable(request)
+    if isinstance(visit, Response):
+        return visit
+    try:
+        window = handoff_of(request).window
+    except Unavailable as exc:
+        return error_response(request, 503, f"WhatsApp no está disponible por un error de configuración: {exc}")
+    if window is None:
+        return error_response(request, 503, "WhatsApp no está disponible en esta mesa.")
+    try:
+        outcome = await window.send(visit, request.state.user.id)
+    except WhatsAppNotSent as exc:
+        return error_response(request, exc.status, str(exc), code=exc.code)
+    settings, _ = mail_state()
+    visit = await desk_of(request).run(_store(request).get, visit.id) or visit
+    return JSONResponse({"ok": True, "outcome": outcome, "visit": visit_json(visit, await _kb_ready(request), settings is not None)})
+
+
+@requires(*STAFF)
 async def api_erase(request: Request) -> Response:
     visit = await _viewable(request)
     if isinstance(visit, Response):
@@ -317,5 +362,6 @@ def routes() -> list[BaseRoute]:
         Route(f"{API}/registros", api_record, methods=["POST"], name="api_window_record"),
         Route(f"{API}/registros/{{visit_id}}", api_visit, methods=["GET"], name="api_window_visit"),
         Route(f"{API}/registros/{{visit_id}}/correo", api_send_email, methods=["POST"], name="api_window_email"),
+        Route(f"{API}/registros/{{visit_id}}/whatsapp", api_send_whatsapp, methods=["POST"], name="api_window_whatsapp"),
         Route(f"{API}/registros/{{visit_id}}/borrar", api_erase, methods=["POST"], name="api_window_erase"),
     ]

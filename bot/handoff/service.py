@@ -15,8 +15,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import functools
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from bot.handoff import messages as say
@@ -42,11 +43,13 @@ RESUME_RETRY = dt.timedelta(seconds=10)
 
 
 class HandoffService:
-    def __init__(self, store: HandoffStore, api: RasaApi, settings: HandoffSettings, mail: MailDoor | None = None):
+    def __init__(self, store: HandoffStore, api: RasaApi, settings: HandoffSettings, mail: MailDoor | None = None,
+                 rounds: list[Callable[[dt.datetime], Awaitable[None]]] | None = None):
         self.store = store
         self.api = api
         self.settings = settings
         self.mail = mail  # the e-mail door (bot/mail/door.py): its conversations are answered over SMTP, not Rasa
+        self.rounds = rounds or []  # other doors' steps in the worker's round (the window's waiting WhatsApp sends)
         self._resume_tries: dict[int, dt.datetime] = {}
         self._resuming: set[int] = set()  # tickets being given back right now (an advisor's close, the worker)
 
@@ -381,7 +384,8 @@ class HandoffService:
         at = at or now()
         for step in (self.read_mail, self.end_requests, lambda: self.release_held(at), lambda: self.deliver_due(at),
                      self.finish_closing,
-                     lambda: self.resume_pending(at), lambda: self.timeouts(at), self.compact_long):
+                     lambda: self.resume_pending(at), lambda: self.timeouts(at), self.compact_long,
+                     *(functools.partial(step, at) for step in self.rounds)):
             try:
                 await step()
             except Exception:

@@ -5,6 +5,9 @@
   was referred. No name, no ID number. The contact (an e-mail address and/or a WhatsApp number) only
   with the person's consent (`consent_at`), and only until erasure or retention forgets it
   (`contact_erased_at`); the rest of the row stays for the counts.
+- Sending to WhatsApp (bot/window/whatsapp.py, migration 0012): `whatsapp_sent_at` once the articles went
+  out; `whatsapp_waiting_since` while an approved template waits for the person to write back (outside
+  WhatsApp's 24-hour window nothing else may be sent first).
 - window_sends: every attempt to send the articles (channel, when, whether the server took it, and a
   short reason when it did not, never the address).
 """
@@ -37,6 +40,8 @@ window_visits = Table(
     Column("consent_at", DateTime(timezone=True), nullable=True),
     Column("contact_erased_at", DateTime(timezone=True), nullable=True),
     Column("emailed_at", DateTime(timezone=True), nullable=True),
+    Column("whatsapp_sent_at", DateTime(timezone=True), nullable=True),
+    Column("whatsapp_waiting_since", DateTime(timezone=True), nullable=True, index=True),
     CheckConstraint("(contact_email IS NULL AND contact_whatsapp IS NULL) OR consent_at IS NOT NULL",
                     name="ck_window_visits_contact_consent"),
 )
@@ -46,7 +51,7 @@ window_sends = Table(
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("visit_id", Integer, ForeignKey("window_visits.id", ondelete="CASCADE"), nullable=False, index=True),
-    Column("channel", String(10), nullable=False),  # correo (whatsapp: not yet, it needs an approved template)
+    Column("channel", String(10), nullable=False),  # correo | whatsapp
     Column("at", DateTime(timezone=True), nullable=False),
     Column("ok", Boolean, nullable=False),
     Column("detail", String(300), nullable=True),

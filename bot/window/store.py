@@ -3,7 +3,8 @@
 `parse_entry` checks what the desk's form sends (in Spanish, for the advisor: `WindowInputError`) and
 keeps only what the service needs: the line of action, the country, the topics, the articles handed
 over, the referral, and a contact only when the person consented (no consent, no contact: refused).
-`WindowStore` records, lists, reads, erases a record, records the sending of its articles, and forgets
+`WindowStore` records, lists, reads, erases a record, records the sending of its articles (by e-mail; to
+WhatsApp at once or after a template, bot/window/whatsapp.py), and forgets
 contacts: one person's on request (by e-mail address or WhatsApp number, bot/privacy/erase.py) and every
 old one (retention, bot/privacy/retention.py). A forgotten contact leaves the record for the counts.
 """
@@ -77,6 +78,8 @@ class Visit:
     contact_erased_at: dt.datetime | None
     emailed_at: dt.datetime | None
     last_error: str | None = None  # the last failed send, if it failed after the last success
+    whatsapp_sent_at: dt.datetime | None = None  # the articles went out to WhatsApp
+    whatsapp_waiting_since: dt.datetime | None = None  # a template was sent; the articles wait for the person's answer
 
     @property
     def has_contact(self) -> bool:
@@ -206,7 +209,8 @@ def _visit(row: RowMapping, last_error: str | None = None) -> Visit:
         office=row["office"], line=row["line"], country=row["country"], topics=tuple(row["topics"] or ()),
         articles=tuple(row["articles"] or ()), referred=bool(row["referred"]), referred_to=row["referred_to"],
         contact_email=row["contact_email"], contact_whatsapp=row["contact_whatsapp"], consent_at=aware(row["consent_at"]),
-        contact_erased_at=aware(row["contact_erased_at"]), emailed_at=aware(row["emailed_at"]), last_error=last_error)
+        contact_erased_at=aware(row["contact_erased_at"]), emailed_at=aware(row["emailed_at"]), last_error=last_error,
+        whatsapp_sent_at=aware(row["whatsapp_sent_at"]), whatsapp_waiting_since=aware(row["whatsapp_waiting_since"]))
 
 
 class WindowStore:
@@ -277,6 +281,42 @@ class WindowStore:
             conn.execute(insert(window_sends).values(visit_id=visit_id, channel=channel, at=at, ok=True, advisor_id=advisor_id))
             if channel == "correo":
                 conn.execute(update(window_visits).where(window_visits.c.id == visit_id).values(emailed_at=at))
+            elif channel == "whatsapp":
+                conn.execute(update(window_visits).where(window_visits.c.id == visit_id)
+                             .values(whatsapp_sent_at=at, whatsapp_waiting_since=None))
+
+    def template_sent(self, visit_id: int, advisor_id: int | None, at: dt.datetime | None = None) -> None:
+        """A WhatsApp template went out: the articles now wait for the person to write back."""
+        at = at or now()
+        with self.engine.begin() as conn:
+            conn.execute(insert(window_sends).values(visit_id=visit_id, channel="whatsapp", at=at, ok=True,
+                                                     detail="plantilla enviada; la información espera la respuesta",
+                                                     advisor_id=advisor_id))
+            conn.execute(update(window_visits).where(window_visits.c.id == visit_id).values(whatsapp_waiting_since=at))
+
+    def waiting(self, limit: int = 100) -> list[Visit]:
+        """Consultations whose articles wait for the person to answer a WhatsApp template, oldest first."""
+        c = window_visits.c
+        query = (select(window_visits).where(c.whatsapp_waiting_since.is_not(None), c.contact_whatsapp.is_not(None))
+                 .order_by(c.whatsapp_waiting_since, c.id).limit(limit))
+        with self.engine.connect() as conn:
+            return [_visit(row) for row in conn.execute(query).mappings()]
+
+    def claim_waiting(self, visit_id: int) -> bool:
+        """Take a waiting consultation to send its articles (or to give up on it): True for exactly one
+        caller of all desk processes; the wait is over for the others."""
+        c = window_visits.c
+        with self.engine.begin() as conn:
+            return conn.execute(update(window_visits).where(c.id == visit_id, c.whatsapp_waiting_since.is_not(None))
+                                .values(whatsapp_waiting_since=None)).rowcount == 1
+
+    def wait_again(self, visit_id: int, since: dt.datetime) -> None:
+        """A claimed consultation whose articles could not go out (Rasa away): it waits again, as before."""
+        c = window_visits.c
+        with self.engine.begin() as conn:
+            conn.execute(update(window_visits).where(c.id == visit_id, c.whatsapp_sent_at.is_(None),
+                                                     c.contact_whatsapp.is_not(None))
+                         .values(whatsapp_waiting_since=since))
 
     def failed(self, visit_id: int, channel: str, detail: str, advisor_id: int | None, at: dt.datetime | None = None) -> None:
         with self.engine.begin() as conn:
@@ -293,7 +333,8 @@ class WindowStore:
         match = func.lower(c.contact_email) == key if "@" in key else c.contact_whatsapp == key
         with self.engine.begin() as conn:
             return conn.execute(update(window_visits).where(match).values(
-                contact_email=None, contact_whatsapp=None, consent_at=None, contact_erased_at=at or now())).rowcount
+                contact_email=None, contact_whatsapp=None, consent_at=None, contact_erased_at=at or now(),
+                whatsapp_waiting_since=None)).rowcount
 
     def forget_old_contacts(self, cutoff: dt.datetime, at: dt.datetime | None = None) -> int:
         """Retention: the contacts of records made before `cutoff` removed. Records changed."""
@@ -302,7 +343,7 @@ class WindowStore:
             return conn.execute(update(window_visits).where(c.created_at < cutoff, or_(c.contact_email.is_not(None),
                                                                                        c.contact_whatsapp.is_not(None)))
                                 .values(contact_email=None, contact_whatsapp=None, consent_at=None,
-                                        contact_erased_at=at or now())).rowcount
+                                        contact_erased_at=at or now(), whatsapp_waiting_since=None)).rowcount
 
     def contacts_matching(self, email: str | None, digits: str | None, limit: int = 20) -> list[str]:
         """The contact keys (address or number) that match an e-mail address exactly or contain these digits."""

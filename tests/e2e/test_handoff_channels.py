@@ -9,6 +9,7 @@ the desk is covered by test_handoff_web.py.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import secrets
 import time
 
@@ -16,6 +17,7 @@ import pytest
 import yaml
 from sqlalchemy import update
 
+from bot import knowledge
 from bot.handoff import messages as say
 from bot.handoff.store import HandoffStore
 from bot.store.db import get_engine
@@ -31,6 +33,8 @@ from tests.stack import ROOT, running_stack
 pytestmark = pytest.mark.e2e
 
 TEMPLATE = "HX" + secrets.token_hex(16)
+WINDOW_TEMPLATE = "HX" + secrets.token_hex(16)
+WINDOW_ARTICLE = "emigrar/tramites/espana"
 ACCOUNTS = {"ana.asesora@example.org": ("Ana Quispe Mamani", ["advisor"])}
 CHANNELS = ("bot.rasa.channels.rest.CheckedRestInput", "bot.rasa.channels.telegram.TelegramInput",
             "bot.rasa.channels.whatsapp.WhatsAppInput")
@@ -58,7 +62,7 @@ def system(tmp_path_factory, fakes):
         stack.whatsapp_url = f"{stack.rasa_url}/webhooks/whatsapp/webhook"
         desk_env = {"DATABASE_URL": database, "RASA_URL": stack.rasa_url, "RASA_JWT_SECRET": stack.jwt_secret,
                     "HANDOFF_WORKER_SECONDS": "0.5", "HANDOFF_OFFICE_HOURS": "lun-dom 00:00-24:00",
-                    "HANDOFF_WHATSAPP_TEMPLATE_SID": TEMPLATE}
+                    "HANDOFF_WHATSAPP_TEMPLATE_SID": TEMPLATE, "WINDOW_WHATSAPP_TEMPLATE_SID": WINDOW_TEMPLATE}
         with running_desk(work / "desk", ACCOUNTS, desk_env) as desk:
             yield stack, desk, HandoffStore(get_engine(database))
 
@@ -189,6 +193,40 @@ def test_whatsapp_after_24_hours_a_template_then_the_answer_when_the_person_writ
         assert ana.post(f"/api/cola/{ticket.id}/cerrar").json()["status"] in ("closing", "closed")  # closing: a send in flight
     eventually(lambda: store.get(ticket.id).resumed_at)
     twilio.wait_until(to, lambda sent: any(say.RATE in m.body for m in sent))
+
+
+# --- The window's articles to WhatsApp (bot/window/whatsapp.py) ---------------------------------------------
+def test_a_walk_in_gets_the_articles_on_whatsapp_after_answering_the_template(system, fakes):
+    stack, desk, store = system
+    _, twilio = fakes
+    person = wa.phone()
+    to = f"whatsapp:{person}"
+    title = knowledge.load().get(WINDOW_ARTICLE).title
+    with desk_client(desk) as ana:
+        visit = ana.post("/api/ventanilla/registros", json={"line": "emigrar", "country": "espana", "consent": True,
+                                                             "articles": [WINDOW_ARTICLE], "whatsapp": person}).json()["visit"]
+        sent = ana.post(f"/api/ventanilla/registros/{visit['id']}/whatsapp", json={})
+        assert sent.status_code == 200 and sent.json()["outcome"] == "waiting"  # the person never wrote to us
+        [template] = twilio.wait_for(to, 1)
+        assert template.content_sid == WINDOW_TEMPLATE and not template.body  # no free text before they write
+        assert json.loads(template.content_variables) == {"1": visit["reference"], "2": title}
+
+        wa.send(stack, person, "hola")  # the person answers the template
+        delivered = twilio.wait_until(to, lambda messages: any("Para no recibir más mensajes" in m.body for m in messages))
+        whole = "\n".join(m.body for m in delivered)  # the last of the articles' messages has arrived
+        assert visit["reference"] in whole and title in whole and "Actualizado" in whole and person not in whole
+        eventually(lambda: ana.get(f"/api/ventanilla/registros/{visit['id']}").json()["visit"]["whatsapp_sent_label"])
+        # the articles are in the person's conversation, so the assistant and an advisor know what they got
+        bot_texts = [e.get("text") or "" for e in stack.tracker(to)["events"] if e["event"] == "bot"]
+        assert any(title in text for text in bot_texts)
+
+        # a second walk-in of the same person, who wrote a minute ago: the articles go at once
+        again = ana.post("/api/ventanilla/registros", json={"line": "emigrar", "consent": True,
+                                                            "articles": [WINDOW_ARTICLE], "whatsapp": person}).json()["visit"]
+        before = len(twilio.to(to))
+        assert ana.post(f"/api/ventanilla/registros/{again['id']}/whatsapp", json={}).json()["outcome"] == "sent"
+        now_sent = twilio.wait_until(to, lambda messages: any(again["reference"] in m.body for m in messages[before:]))
+        assert not any(m.content_sid for m in now_sent[before:])
 
 
 # --- The protection answer ----------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ ACCOUNTS = {"ana.asesora@example.org": ("Ana Quispe Mamani", ["advisor"])}
 TITLE = "Trabajar en España: visados y permisos"
 EMAIL = "rosa.ventanilla@example.pe"
 OFFICE = "Ventanilla Lima Centro"
+SERVICE_NUMBER = "+51999888777"
 PDFS = ROOT / "results" / "window"
 
 
@@ -35,7 +36,10 @@ def window_desk(tmp_path):
     with smtp_server() as smtp:
         env = {"MAIL_SMTP_HOST": smtp.host, "MAIL_SMTP_PORT": str(smtp.port), "MAIL_SMTP_SECURITY": "none",
                "MAIL_SMTP_USER": "", "MAIL_ADDRESS": SERVICE_ADDRESS, "MAIL_TIMEOUT_SECONDS": "10", "MAIL_IMAP_HOST": "",
-               "INFOMIGRA_CONTACT_EMAIL": SERVICE_ADDRESS}
+               "INFOMIGRA_CONTACT_EMAIL": SERVICE_ADDRESS,
+               # WhatsApp without an approved template: the articles go only to a person who wrote in the last 24 h
+               "WINDOW_WHATSAPP_TEMPLATE_SID": "", "TWILIO_WHATSAPP_NUMBER": f"whatsapp:{SERVICE_NUMBER}",
+               "RASA_URL": "http://127.0.0.1:9", "RASA_JWT_SECRET": "s" * 32}
         with running_desk(tmp_path / "desk", ACCOUNTS, env) as desk:
             for command in (["add-office", "--slug", "lima-centro", "--name", OFFICE, "--regions", "Lima"],
                             ["set-offices", "--email", "ana.asesora@example.org", "--office", "lima-centro"]):
@@ -74,8 +78,8 @@ def test_a_walk_in_is_recorded_printed_to_pdf_and_emailed(window_desk, browser):
     assert re.fullmatch(r"VE-\d{4}-[2-9A-Z]{5}", reference)
     expect(page.get_by_role("table").get_by_role("link", name=reference)).to_be_visible()  # today's consultations
     expect(email_box).to_have_value("")  # the form is ready for the next person
-    expect(done.get_by_role("button", name="Enviar por WhatsApp")).to_be_disabled()
-    expect(done.get_by_text("requiere una plantilla aprobada de WhatsApp")).to_be_visible()
+    expect(done.get_by_role("button", name="Enviar por WhatsApp")).to_be_hidden()  # no number given
+    expect(done.get_by_text("escriba «hola» al WhatsApp de INFOMIGRA")).to_be_hidden()
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "window-recorded.png"), full_page=True)
 
@@ -116,5 +120,21 @@ def test_a_walk_in_is_recorded_printed_to_pdf_and_emailed(window_desk, browser):
     assert TITLE in message.get_body(("html",)).get_content()
     expect(page.get_by_role("table").locator("tr", has_text=reference)).to_contain_text("Enviado")
     page.screenshot(path=str(SCREENSHOTS / "window-emailed.png"), full_page=True)
+
+    # a walk-in who gives a WhatsApp number and has not written to the service: the advisor is told what to do
+    page.get_by_label("Línea de acción").select_option("retorno")
+    page.get_by_label("Buscar en la base de conocimiento").fill("contrato de trabajo en España")
+    page.get_by_role("button", name=f"Elegir el artículo: {TITLE}").click()
+    page.get_by_label("La persona acepta que guardemos su correo o WhatsApp para enviarle esta información").check()
+    page.get_by_role("textbox", name="WhatsApp").fill("987 001 188")
+    page.get_by_role("button", name="Registrar atención").click()
+    expect(done.get_by_role("button", name="Enviar por correo")).to_be_hidden()
+    note = done.locator("#w-whatsapp-note")
+    expect(note).to_contain_text(f"escriba «hola» al WhatsApp de INFOMIGRA ({SERVICE_NUMBER})")
+    done.get_by_role("button", name="Enviar por WhatsApp").click()
+    expect(status).to_contain_text("no ha escrito al WhatsApp del servicio en las últimas 24 horas")
+    expect(done.get_by_role("button", name="Enviar por WhatsApp")).to_be_enabled()  # to try again once they wrote
+    expect(page.get_by_role("table").locator("tr").nth(1)).to_contain_text("Pendiente")
+    page.screenshot(path=str(SCREENSHOTS / "window-whatsapp.png"), full_page=True)
     assert errors == []
     context.close()

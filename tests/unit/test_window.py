@@ -207,7 +207,7 @@ def test_smtp_settings_without_the_email_door(monkeypatch):
 # --- the desk ------------------------------------------------------------------------------------------
 @pytest.fixture
 async def client(engine, monkeypatch):
-    for name in ("MAIL_IMAP_HOST", "MAIL_SMTP_HOST"):
+    for name in ("MAIL_IMAP_HOST", "MAIL_SMTP_HOST", "WINDOW_WHATSAPP_TEMPLATE_SID"):
         monkeypatch.delenv(name, raising=False)
     transport = httpx.ASGITransport(app=create_app(engine, DeskSettings()))
     async with httpx.AsyncClient(transport=transport, base_url="https://desk.test") as client:
@@ -236,7 +236,7 @@ async def test_record_a_walk_in_and_open_its_sheet(client, engine):
 
     page = await client.get("/ventanilla")
     assert page.status_code == 200 and "Ventanilla Lima Centro" in page.text and 'href="/ventanilla"' in page.text
-    assert "requiere una plantilla aprobada de WhatsApp" in page.text and "no está configurado" in page.text
+    assert "no tiene una plantilla aprobada por WhatsApp" in page.text and "no está configurado" in page.text
     found = (await client.get("/api/ventanilla/articulos", params={"q": "contrato de trabajo en España"})).json()["articles"]
     assert found[0]["id"] == ARTICLE and (await client.get("/api/ventanilla/articulos")).json() == {"articles": []}
 

@@ -1,6 +1,6 @@
 // The in-person window (/ventanilla, bot/desk/window.py): the form of a walk-in consultation (topics,
 // articles searched and picked from the knowledge base, referral, contact only with consent), today's
-// consultations, sending the articles by e-mail (retried by hand when the server refuses), and the
+// consultations, sending the articles by e-mail (retried by hand when the server refuses) or to WhatsApp, and the
 // sheet's print button. Everything through /api/ventanilla/… with desk.api (CSRF token included).
 (function () {
   "use strict";
@@ -39,6 +39,25 @@
     return result.ok;
   }
 
+  // Send a consultation's articles to WhatsApp: at once (the person wrote in the last 24 hours) or after
+  // an approved template, when the person answers it (bot/window/whatsapp.py).
+  async function whatsappArticles(visitId, button, status) {
+    button.disabled = true;
+    setStatus(status, "Enviando por WhatsApp…");
+    const result = await send(API + "/registros/" + visitId + "/whatsapp", { method: "POST", json: {} });
+    if (!result.ok) {
+      button.disabled = false;
+      setStatus(status, failure(result), "error");
+      return false;
+    }
+    const visit = result.data.visit;
+    setStatus(status, result.data.outcome === "sent"
+      ? "Enviado por WhatsApp el " + visit.whatsapp_sent_label + "."
+      : "Mensaje de aviso enviado por WhatsApp el " + visit.whatsapp_waiting_label +
+        ": la información sale en cuanto la persona responda.", "ok");
+    return true;
+  }
+
   // ---------------------------------------------------------------- the sheet
   const printButton = document.getElementById("w-print");
   if (printButton) printButton.addEventListener("click", () => window.print());
@@ -50,6 +69,9 @@
     const emailButton = document.getElementById("w-email-send");
     const status = document.getElementById("w-email-status");
     if (emailButton) emailButton.addEventListener("click", () => emailArticles(id, emailButton, status));
+    const whatsappButton = document.getElementById("w-whatsapp-send");
+    const whatsappStatus = document.getElementById("w-whatsapp-status");
+    if (whatsappButton) whatsappButton.addEventListener("click", () => whatsappArticles(id, whatsappButton, whatsappStatus));
     const erase = document.getElementById("w-erase");
     erase.addEventListener("click", async () => {
       if (!document.getElementById("w-erase-confirm").checked) {
@@ -82,6 +104,8 @@
   const done = document.getElementById("w-done");
   const doneEmail = document.getElementById("w-done-email");
   const doneStatus = document.getElementById("w-done-status");
+  const doneWhatsapp = document.getElementById("w-done-whatsapp");
+  const whatsappNote = document.getElementById("w-whatsapp-note");
   let topics = [];
   let chosen = []; // {id, title}
   let lastResults = [];
@@ -195,12 +219,15 @@
 
   // today's consultations
   function row(visit) {
-    const mail = visit.emailed_at ? "Enviado" : visit.last_error ? "Falló" : visit.email ? "Pendiente" : "—";
+    const mail = visit.emailed_at ? "Enviado" : visit.last_error && visit.email ? "Falló" : visit.email ? "Pendiente" : "—";
+    const whatsapp = visit.whatsapp_sent_label ? "Enviado" : visit.whatsapp_waiting_label ? "Espera respuesta"
+      : visit.whatsapp ? "Pendiente" : "—";
     return el("tr", {}, [
       el("td", { text: (visit.created_label || "").slice(-5) }),
       el("td", {}, [el("a", { href: visit.url, text: visit.reference })]),
       el("td", { text: visit.line_label }),
       el("td", { text: mail }),
+      el("td", { text: whatsapp }),
     ]);
   }
   async function loadToday() {
@@ -245,6 +272,9 @@
     document.getElementById("w-done-link").href = doneVisit.url;
     doneEmail.hidden = !doneVisit.can_email;
     doneEmail.textContent = "Enviar por correo";
+    doneWhatsapp.hidden = !doneVisit.can_whatsapp;
+    doneWhatsapp.disabled = false;
+    whatsappNote.hidden = !doneVisit.can_whatsapp;
     setStatus(doneStatus, doneVisit.email && !doneVisit.can_email && doneVisit.articles.length
       ? "El correo del servicio no está configurado: entregue la hoja impresa." : "");
     done.hidden = false;
@@ -254,6 +284,9 @@
   });
   doneEmail.addEventListener("click", async () => {
     if (doneVisit && await emailArticles(doneVisit.id, doneEmail, doneStatus)) loadToday();
+  });
+  doneWhatsapp.addEventListener("click", async () => {
+    if (doneVisit && await whatsappArticles(doneVisit.id, doneWhatsapp, doneStatus)) loadToday();
   });
 
   syncReferral();
