@@ -25,9 +25,9 @@ from bot.desk.access import requires
 from bot.desk.accounts import Accounts, DeskUser
 from bot.desk.errors import error_response
 from bot.desk.services import desk_of
-from bot.handoff.hours import DEFAULT_HOURS, HoursError, OfficeHours
 from bot.offices import regions
 from bot.offices.directory import HOURS_EXAMPLE, Office, OfficeError, Offices
+from bot.offices.hours import DEFAULT_HOURS, HoursError, OfficeHours
 from bot.text import whole_number
 
 log = logging.getLogger(__name__)

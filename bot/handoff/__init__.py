@@ -8,7 +8,7 @@ How it fits together (every state change is stored first, then carried out, so r
    (`store`), with the assistant's turns so far and the articles they came from (`escalation`); the
    conversation is paused in Rasa (`ConversationPaused`; the `handoff_form` loop marks it) and slot
    `handoff` becomes true; the person is told their place in the queue and the expected wait, or,
-   outside office hours (`hours`, America/Lima), when an advisor will answer (`messages`).
+   outside office hours (bot/offices/hours.py, America/Lima), when an advisor will answer (`messages`).
 2. While paused Rasa predicts nothing, but it still extracts slots: a custom slot mapping conditioned
    on the `handoff_form` loop runs `action_handoff_inbox` on every message, which records it (with
    attachments) for the advisor. The advisor's messages never make the bot replay anything: they
@@ -23,6 +23,6 @@ How it fits together (every state change is stored first, then carried out, so r
    resumes, returns chats whose advisor does not answer (or does not accept a transfer) to the queue
    and tells the person, and tells a person who waits long that they are still in the queue.
 
-Modules: schema (tables), store (queries), settings, hours, messages (Spanish texts), escalation
+Modules: schema (tables), store (queries), settings, messages (Spanish texts), escalation
 (conversation side, no Rasa imports), rasa_api, service (desk side), cli (`infomigra handoff`).
 """

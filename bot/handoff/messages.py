@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 
-from bot.handoff.hours import OfficeHours, spoken_moment
+from bot.offices.hours import OfficeHours, spoken_moment
 
 BACK_PAYLOAD = "/volver_al_asistente"
 BACK_BUTTON = {"title": "Volver al asistente", "payload": BACK_PAYLOAD}

@@ -2,7 +2,7 @@
 
 | variable | default | meaning |
 | --- | --- | --- |
-| HANDOFF_OFFICE_HOURS | lun-vie 08:30-16:30 | when advisors work (see bot/handoff/hours.py) |
+| HANDOFF_OFFICE_HOURS | lun-vie 08:30-16:30 | when advisors work (see bot/offices/hours.py) |
 | HANDOFF_HOLIDAYS | (none) | closed days, "2026-12-25,2027-01-01" |
 | HANDOFF_TIMEZONE | America/Lima | the time zone of the office hours |
 | HANDOFF_MINUTES_PER_CHAT | 10 | minutes an advisor needs per chat, for the expected wait |
@@ -28,7 +28,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from bot.handoff.hours import DEFAULT_HOURS, HoursError, OfficeHours
+from bot.offices.hours import DEFAULT_HOURS, HoursError, OfficeHours
 from bot.text import whole_number
 
 

@@ -1,7 +1,7 @@
 """The service's facts that depend on how it is run, written in articles as placeholders.
 
 `{{horario_asesores}}`: when the advisors answer, from HANDOFF_OFFICE_HOURS / HANDOFF_TIMEZONE (the
-handoff's own settings, bot/handoff/hours.py), e.g. "de lunes a viernes de 8:30 a 16:30 (hora de Lima)".
+handoff's own settings; the format is bot/offices/hours.py's), e.g. "de lunes a viernes de 8:30 a 16:30 (hora de Lima)".
 `{{correo_servicio}}`: the service's e-mail, INFOMIGRA_CONTACT_EMAIL; unset, where the ministry
 publishes it. So `info/contacto` states the hours and the address the running service keeps, and
 never one that the deployment does not (`infomigra kb check` refuses any other placeholder).
@@ -16,7 +16,7 @@ import re
 from collections.abc import Mapping
 from functools import cache
 
-from bot.handoff.hours import DEFAULT_HOURS, HoursError, OfficeHours
+from bot.offices.hours import DEFAULT_HOURS, HoursError, OfficeHours
 
 PLACEHOLDER = re.compile(r"\{\{\s*([a-z_]+)\s*\}\}")
 NAMES = frozenset({"horario_asesores", "correo_servicio"})

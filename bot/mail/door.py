@@ -33,7 +33,6 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from bot.handoff.hours import OfficeHours
 from bot.handoff.store import HandoffStore, Message, Ticket
 from bot.knowledge.base import KnowledgeBase
 from bot.mail import outbound
@@ -43,6 +42,7 @@ from bot.mail.schema import CHANNEL, SENDER_PREFIX, mail_messages, mail_threads
 from bot.mail.settings import MailSettings
 from bot.mail.triage import triage
 from bot.offices.directory import Offices
+from bot.offices.hours import OfficeHours
 from bot.store.clock import now
 from bot.suggestions.reference import ALPHABET
 

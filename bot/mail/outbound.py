@@ -24,10 +24,10 @@ from email.message import EmailMessage
 from email.utils import format_datetime, formataddr, make_msgid
 
 from bot.handoff import messages as say
-from bot.handoff.hours import OfficeHours, spoken_moment
 from bot.knowledge.model import Article
 from bot.knowledge.render import whole_text
 from bot.mail.inbound import InboundMail
+from bot.offices.hours import OfficeHours, spoken_moment
 
 SERVICE_NAME = "PERÚ INFOMIGRA"
 REFERENCES_MAX = 20

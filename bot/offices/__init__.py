@@ -4,6 +4,6 @@ Advisors belong to one or more offices; each office has its own hours and queue;
 routed to the office of the region the person names (bot/offices/regions.py), else to the main office;
 an advisor can move a conversation to another office; supervisors see every office and manage them.
 
-Modules: schema (tables), regions (Peru's regions as people write them), directory (offices, members,
-routing).
+Modules: schema (tables), regions (Peru's regions as people write them), hours (office hours: the format,
+open or closed, the next opening), directory (offices, members, routing).
 """

@@ -22,8 +22,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from bot.desk.schema import desk_users
-from bot.handoff.hours import HoursError, OfficeHours
 from bot.offices import regions
+from bot.offices.hours import HoursError, OfficeHours
 from bot.offices.schema import desk_user_offices, offices
 from bot.store.clock import now
 
@@ -71,8 +71,8 @@ def check_hours(value: str | None) -> str | None:
         raise OfficeError(f"Horario demasiado largo (hasta {MAX_HOURS} caracteres).")
     try:
         parsed = OfficeHours.parse(value)
-    except HoursError as exc:
-        raise OfficeError(f"Horario no válido ({exc}): {how}.") from None
+    except HoursError as exc:  # what is wrong, in Spanish, then a whole schedule as an example
+        raise OfficeError(f"Horario no válido. {exc}. Un horario completo se escribe así: «{HOURS_EXAMPLE}».") from None
     if not any(parsed.week):
         raise OfficeError(f"Horario sin ninguna hora de atención: {how}.")
     return value

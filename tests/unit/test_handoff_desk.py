@@ -21,12 +21,12 @@ from bot.desk.schema import desk_users
 from bot.desk.settings import DeskSettings
 from bot.handoff import messages as say
 from bot.handoff.escalation import escalate
-from bot.handoff.hours import OfficeHours
 from bot.handoff.rasa_api import RasaApi
 from bot.handoff.service import HandoffService
 from bot.handoff.settings import HandoffSettings
 from bot.handoff.store import RESUME_LEASE, HandoffStore
 from bot.offices.directory import Offices
+from bot.offices.hours import OfficeHours
 from bot.store.clock import now
 from bot.store.schema import contacts
 from tests.databases import migrated_engine

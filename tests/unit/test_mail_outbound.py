@@ -8,8 +8,8 @@ from email.message import EmailMessage
 from email.utils import make_msgid
 
 from bot import knowledge
-from bot.handoff.hours import OfficeHours
 from bot.mail import inbound, outbound
+from bot.offices.hours import OfficeHours
 
 LIMA = dt.timezone(dt.timedelta(hours=-5))
 HOURS = OfficeHours.parse("lun-vie 08:30-16:30", "", "America/Lima")

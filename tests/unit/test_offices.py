@@ -13,9 +13,9 @@ from sqlalchemy import MetaData, Table, create_engine, insert, select, text
 from sqlalchemy.engine import make_url
 
 from bot.desk.schema import desk_users
-from bot.handoff.hours import OfficeHours
 from bot.offices import regions
 from bot.offices.directory import OfficeError, Offices
+from bot.offices.hours import OfficeHours
 from bot.offices.schema import desk_user_offices, offices
 from bot.store.clock import now
 from bot.store.db import ROOT, database_url, get_engine
@@ -124,6 +124,9 @@ def test_bad_hours_are_refused(engine, hours):
     with pytest.raises(OfficeError, match="[Hh]orario") as refused:
         Offices(engine).create("cusco", "Cusco", "Cusco", hours=hours)
     assert "lun-vie" in str(refused.value) or "largo" in str(refused.value)
+    if "no válido" in str(refused.value):  # what is wrong, in Spanish, and a whole schedule as an example
+        assert "no se entiende" in str(refused.value) or "posterior" in str(refused.value)
+        assert str(refused.value).endswith("«lun-vie 08:30-13:00,14:00-16:30; sab 09:00-12:00».")
 
 
 def test_create_and_update(engine):

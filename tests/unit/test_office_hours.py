@@ -5,8 +5,8 @@ import datetime as dt
 import pytest
 
 from bot.handoff import messages as say
-from bot.handoff.hours import HoursError, OfficeHours, spoken_moment
 from bot.handoff.settings import HandoffSettings, HandoffSettingsError
+from bot.offices.hours import HoursError, OfficeHours, spoken_moment
 
 LIMA = dt.timezone(dt.timedelta(hours=-5))
 
@@ -58,10 +58,23 @@ def test_open_minutes_count_only_office_time():
     assert hours.open_minutes_between(friday_evening, monday) == 30 + 30
 
 
-@pytest.mark.parametrize("spec", ["lunes 8-16", "lun-vie 08:30", "xyz 08:00-09:00", "lun 10:00-09:00", "lun 25:00-26:00"])
-def test_bad_hours_are_refused_with_a_reason(spec):
-    with pytest.raises(HoursError):
-        OfficeHours.parse(spec)
+@pytest.mark.parametrize(("spec", "holidays", "zone", "reason"), [
+    ("lunes 8-16", "", "America/Lima", "La hora «8» no se entiende: escríbala con horas y minutos, por ejemplo 08:30"),
+    ("lun-vie 08:30", "", "America/Lima",
+     "El tramo «08:30» no se entiende: escriba la hora de apertura y la de cierre, por ejemplo 08:30-16:30"),
+    ("xyz 08:00-09:00", "", "America/Lima", "El día «xyz» no se entiende: escriba lun, mar, mie, jue, vie, sab o dom"),
+    ("lun 10:00-09:00", "", "America/Lima", "En «10:00-09:00» la hora de cierre debe ser posterior a la de apertura"),
+    ("lun 25:00-26:00", "", "America/Lima", "La hora «25:00» no existe: las horas van de 00:00 a 24:00"),
+    ("siempre", "", "America/Lima",
+     "El horario «siempre» no se entiende: escriba los días y luego las horas, por ejemplo «lun-vie 08:30-16:30»"),
+    ("lun-vie 08:30-16:30", "2026-12-25, navidad", "America/Lima",
+     "El feriado «navidad» no es una fecha: escríbalo como 2026-12-25 (año-mes-día)"),
+    ("lun-vie 08:30-16:30", "", "Lima/Peru", "La zona horaria «Lima/Peru» no existe: escriba una como America/Lima"),
+])
+def test_bad_hours_are_refused_with_a_reason_in_spanish(spec, holidays, zone, reason):
+    with pytest.raises(HoursError) as refused:
+        OfficeHours.parse(spec, holidays, zone)
+    assert str(refused.value) == reason
 
 
 def test_settings_from_the_environment():
@@ -74,6 +87,9 @@ def test_settings_from_the_environment():
                 {"HANDOFF_WHATSAPP_TEMPLATE_SID": "HX1"}, {"HANDOFF_COMPACT_EVERY": "1"}, {"HANDOFF_TIMEZONE": "Lima/Peru"}):
         with pytest.raises(HandoffSettingsError):
             HandoffSettings.from_env(env)
+    with pytest.raises(HandoffSettingsError) as refused:  # the variable, then what is wrong with it
+        HandoffSettings.from_env({"HANDOFF_OFFICE_HOURS": "siempre"})
+    assert str(refused.value).startswith("HANDOFF_OFFICE_HOURS") and "«siempre» no se entiende" in str(refused.value)
 
 
 def test_what_the_person_is_told_in_and_out_of_office_hours():

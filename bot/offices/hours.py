@@ -1,4 +1,5 @@
-"""Office hours of the advisors, in the service's time zone (America/Lima by default).
+"""Office hours of the advisors, in the service's time zone (America/Lima by default): the service's
+(HANDOFF_OFFICE_HOURS, bot/handoff/settings.py) and each office's own (bot/offices/directory.py).
 
 Written as in HANDOFF_OFFICE_HOURS: day ranges and time ranges, groups separated by ";", e.g.
 "lun-vie 08:30-13:00,14:00-16:30; sab 09:00-12:00". Days: lun mar mie jue vie sab dom (accents
@@ -23,28 +24,39 @@ DEFAULT_HOURS = "lun-vie 08:30-16:30"
 
 
 class HoursError(ValueError):
-    """The office hours (or holidays) could not be read; the message says what is wrong."""
+    """The office hours (or holidays) could not be read. The message, in Spanish for the supervisors who
+    type the hours of an office on the desk, says what is wrong and how to write it; it is one sentence
+    with no closing period, so that the desk and the settings can put it in theirs."""
 
 
 def _day(token: str) -> int:
-    token = fold(token.strip())[:3]
+    written = token.strip()
+    token = fold(written)[:3]
     if token in DAYS:
         return DAYS.index(token)
     if token in _ENGLISH:
         return _ENGLISH[token]
-    raise HoursError(f"unknown day {token!r} (use lun mar mie jue vie sab dom)")
+    raise HoursError(f"El día «{written}» no se entiende: escriba lun, mar, mie, jue, vie, sab o dom")
 
 
 def _time(token: str) -> dt.time:
-    match = _TIME.match(token.strip())
+    written = token.strip()
+    match = _TIME.match(written)
     if not match:
-        raise HoursError(f"time {token!r} must look like 08:30")
+        raise HoursError(f"La hora «{written}» no se entiende: escríbala con horas y minutos, por ejemplo 08:30")
     hour, minute = int(match.group(1)), int(match.group(2))
     if hour == 24 and minute == 0:
         return dt.time.max
     if hour > 23 or minute > 59:
-        raise HoursError(f"time {token!r} is not a time of day")
+        raise HoursError(f"La hora «{written}» no existe: las horas van de 00:00 a 24:00")
     return dt.time(hour, minute)
+
+
+def _holiday(token: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(token)
+    except ValueError:
+        raise HoursError(f"El feriado «{token}» no es una fecha: escríbalo como 2026-12-25 (año-mes-día)") from None
 
 
 def _clock(value: dt.time) -> str:
@@ -65,7 +77,8 @@ class OfficeHours:
         for group in filter(None, (g.strip() for g in (spec or "").split(";"))):
             days_part, _, times_part = group.partition(" ")
             if not times_part.strip():
-                raise HoursError(f"{group!r}: days then times, e.g. 'lun-vie 08:30-16:30'")
+                raise HoursError(f"El horario «{group}» no se entiende: escriba los días y luego las horas, "
+                                 f"por ejemplo «{DEFAULT_HOURS}»")
             days: list[int] = []
             for item in days_part.split(","):
                 first, _, last = item.partition("-")
@@ -73,19 +86,19 @@ class OfficeHours:
                 days += list(range(start, end + 1)) if start <= end else [*range(start, 7), *range(0, end + 1)]
             for span in times_part.replace(" ", "").split(","):
                 opens, _, closes = span.partition("-")
+                if not opens or not closes:
+                    raise HoursError(f"El tramo «{span}» no se entiende: escriba la hora de apertura y la de cierre, "
+                                     "por ejemplo 08:30-16:30")
                 interval = (_time(opens), _time(closes))
                 if interval[0] >= interval[1]:
-                    raise HoursError(f"{span!r}: the closing time must be after the opening time")
+                    raise HoursError(f"En «{span}» la hora de cierre debe ser posterior a la de apertura")
                 for day in days:
                     week[day].append(interval)
-        try:
-            dates = frozenset(dt.date.fromisoformat(d.strip()) for d in (holidays or "").split(",") if d.strip())
-        except ValueError as exc:
-            raise HoursError(f"holidays must be dates like 2026-12-25: {exc}") from None
+        dates = frozenset(_holiday(d.strip()) for d in (holidays or "").split(",") if d.strip())
         try:
             tz = ZoneInfo(zone)
         except Exception:
-            raise HoursError(f"unknown time zone {zone!r}") from None
+            raise HoursError(f"La zona horaria «{zone}» no existe: escriba una como America/Lima") from None
         return cls(tuple(tuple(sorted(day)) for day in week), dates, tz)
 
     def local(self, at: dt.datetime) -> dt.datetime:
