@@ -149,14 +149,13 @@ class Accounts:
         return [user_from_row(r) for r in rows]
 
     def set_active(self, email: str, active: bool) -> bool:
-        """Enable or disable an account; disabling also ends its sessions. False if there is no such account."""
-        with self.engine.begin() as conn:
-            row = conn.execute(select(desk_users.c.id).where(desk_users.c.email == normalise_email(email))).first()
-            if row is None:
-                return False
-            conn.execute(update(desk_users).where(desk_users.c.id == row.id).values(active=active))
-            if not active:
-                conn.execute(delete(desk_sessions).where(desk_sessions.c.user_id == row.id))
+        """Enable or disable an account by e-mail (the command line); disabling also ends its sessions.
+        False if there is no such account. The same rules as `set_enabled` (AccountError: the last active
+        supervisor is never disabled), applied by `_change`, the one place they live."""
+        user = self.by_email(email)
+        if user is None:
+            return False
+        self.set_enabled(user.id, active)
         return True
 
     # supervisors' changes (bot.desk.staff) ---------------------------------------------------------

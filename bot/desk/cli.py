@@ -7,6 +7,9 @@ Every account gets a second factor (TOTP) when it is created: the command prints
 otpauth:// URI once, for the person to add to an authenticator app. `reset-totp` makes a new one
 (lost phone; supervisors), `remove-totp` removes it so a non-supervisor enrols again at the next login.
 
+`disable-user` keeps the rule of the desk's Cuentas page (bot.desk.accounts, `Accounts._change`): the last
+active supervisor is not disabled; the command says so and exits with status 2.
+
 Offices (bot/offices): `offices` lists them, `add-office` and `update-office` change them, `set-offices`
 says which offices an account works in; `create-user --office SLUG` (repeatable) puts a new account in
 offices (default: the main office).
@@ -150,7 +153,17 @@ def _list_users(args: argparse.Namespace) -> int:
 
 def _set_active(active: bool):  # noqa: ANN202
     def run(args: argparse.Namespace) -> int:
-        if not _accounts(args).set_active(args.email, active):
+        from bot.desk.accounts import AccountError
+
+        try:
+            found = _accounts(args).set_active(args.email, active)
+        except AccountError as exc:  # the rules of the desk's Cuentas page (Accounts._change): the last supervisor
+            print(f"not {'enabled' if active else 'disabled'}: {exc}", file=sys.stderr)
+            if not active:
+                print("make another account an active supervisor first (`infomigra desk create-user … --role supervisor`, "
+                      "or the desk's Cuentas page)", file=sys.stderr)
+            return 2
+        if not found:
             print(f"no account with e-mail {args.email}", file=sys.stderr)
             return 1
         print(f"{args.email} {'enabled' if active else 'disabled (its sessions ended)'}")

@@ -36,6 +36,8 @@ def test_accounts_are_created_listed_disabled_and_enabled(monkeypatch, capsys, d
     assert run(monkeypatch, url, "list-users") == 0
     listing = capsys.readouterr().out
     assert "ana@example.org" in listing and "active" in listing and "Ana Quispe" in listing and PASSWORD not in listing
+    assert run(monkeypatch, url, "create-user", "--email", "jefa@example.org", "--name", "Jefa", "--role", "supervisor",
+               stdin=PASSWORD + "\n") == 0  # Ana is not the last supervisor, so she may be disabled
     assert run(monkeypatch, url, "disable-user", "--email", "ana@example.org") == 0
     assert Accounts(engine).authenticate("ana@example.org", PASSWORD) is None
     run(monkeypatch, url, "list-users")
@@ -57,6 +59,30 @@ def test_refusals_are_clear(monkeypatch, capsys, database):
     assert run(monkeypatch, url, "disable-user", "--email", "nadie@example.org") == 1
     assert run(monkeypatch, url, "set-password", "--email", "nadie@example.org", stdin=PASSWORD) == 1
     assert "no account" in capsys.readouterr().err
+
+
+def test_the_last_active_supervisor_is_not_disabled(monkeypatch, capsys, database):
+    """The rule of the desk's Cuentas page (Accounts.set_enabled) holds on the command line too."""
+    engine, url = database
+    for email, role in (("jefa@example.org", "supervisor"), ("asesor@example.org", "advisor")):
+        assert run(monkeypatch, url, "create-user", "--email", email, "--name", "X", "--role", role, stdin=PASSWORD + "\n") == 0
+    capsys.readouterr()
+    assert run(monkeypatch, url, "disable-user", "--email", "jefa@example.org") == 2
+    refused = capsys.readouterr().err
+    assert "not disabled: Es la última cuenta de supervisión activa" in refused and "--role supervisor" in refused
+    assert Accounts(engine).by_email("jefa@example.org").active
+    assert Accounts(engine).authenticate("jefa@example.org", PASSWORD) is not None
+    assert run(monkeypatch, url, "disable-user", "--email", "asesor@example.org") == 0  # not a supervisor
+
+    assert run(monkeypatch, url, "create-user", "--email", "otra@example.org", "--name", "Otra", "--role", "supervisor",
+               stdin=PASSWORD + "\n") == 0
+    assert run(monkeypatch, url, "disable-user", "--email", "jefa@example.org") == 0  # Otra still supervises
+    assert not Accounts(engine).by_email("jefa@example.org").active
+    capsys.readouterr()
+    assert run(monkeypatch, url, "disable-user", "--email", "otra@example.org") == 2  # now Otra is the last one
+    assert "última cuenta de supervisión" in capsys.readouterr().err
+    assert run(monkeypatch, url, "enable-user", "--email", "jefa@example.org") == 0
+    assert run(monkeypatch, url, "disable-user", "--email", "otra@example.org") == 0
 
 
 def test_the_password_cannot_be_given_on_the_command_line(capsys):
