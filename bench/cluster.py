@@ -5,7 +5,10 @@
 For each replica count, in one run: a fresh PostgreSQL database, the cluster started as `make cluster`
 starts it (one action server per replica), the load of bench/load.py through nginx (msg/s, p50/p95/p99),
 bursts of three messages from one person (which the replicas share), then the cluster stopped and the
-database dropped. Writes bench/results/cluster.json.
+database dropped. For each level also where the CPU went (bench/cpu.py): CPU milliseconds per message of
+the Rasa replicas, the action servers, nginx, PostgreSQL, Redis and the load generator, and the idle time
+left — on a machine whose cores the replicas share with everything else, the scaling of N replicas is
+bounded by what the rest costs per message. Writes bench/results/cluster.json.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from pathlib import Path
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from bench import cpu
 from bench.load import BENCH_ENV, finish, reference_loop_seconds, run_bursts, run_level
 from bot.cluster import Cluster, free_port, service_env
 from bot.store.db import database_url
@@ -42,10 +46,17 @@ def measure(replicas: int, levels: list[int], seconds: float, max_messages: int)
             asyncio.run(run_level(url, headers, 2, 3, 50))  # warm-up
             result: dict = {"replicas": replicas, "levels": []}
             for users in levels:
+                before = cpu.snapshot()
                 level = asyncio.run(run_level(url, headers, users, seconds, max_messages))
+                used = cpu.spent(before, cpu.snapshot())
+                answered = max(1, level["messages"] - level["errors"])
+                level["cpu_seconds"] = used
+                level["cpu_ms_per_message"] = {name: round(1000 * value / answered, 2) for name, value in used.items()}
                 result["levels"].append(level)
                 print(f"{replicas:>8} {level['users']:>5} {level['messages']:>8} {level['errors']:>6} {level['msg_per_s']:>7} "
                       f"{level['p50_ms']:>8} {level['p95_ms']:>8} {level['p99_ms']:>8}", flush=True)
+                print(" " * 9 + "CPU ms per message: " + ", ".join(f"{name} {value}" for name, value
+                                                                   in level["cpu_ms_per_message"].items()), flush=True)
             result["bursts"] = asyncio.run(run_bursts(url, headers))
             print(f"{replicas:>8} burst of 3 from one sender, last message to all answered: "
                   f"p50 {result['bursts']['p50_ms']} ms, max {result['bursts']['max_ms']} ms", flush=True)
