@@ -4,6 +4,7 @@ consultation in under a minute and hands the person the articles, printed or by 
 Pages (advisor or supervisor):
   GET  /ventanilla                  the form (line of action, country, topics, articles, referral, contact
                                     with consent) and today's consultations of this advisor
+  GET  /ventanilla/articulos/{article}  one article of the knowledge base, whole, to read with the person
   GET  /ventanilla/{id}             one consultation: what was recorded, the sheet, sending by e-mail
   GET  /ventanilla/{id}/hoja        the print-friendly sheet of its articles (A4; the browser prints it or saves a PDF)
 API (JSON; POST needs the session's CSRF token in X-CSRF-Token):
@@ -148,7 +149,7 @@ def _clock(at: dt.datetime | None) -> str | None:
 
 
 def visit_json(visit: Visit, kb: Any, mail_ready: bool) -> dict[str, Any]:
-    articles = [{"id": a.id, "title": a.title} for a in articles_of(visit, kb)]
+    articles = [{"id": a.id, "title": a.title, "url": article_url(a.id)} for a in articles_of(visit, kb)]
     return {
         "id": visit.id,
         "reference": visit.reference,
@@ -236,6 +237,20 @@ async def visit_page(request: Request) -> Response:
 
 
 @requires(*STAFF)
+async def article_page(request: Request) -> Response:
+    kb = await _kb_ready(request)
+    article = kb.get(str(request.path_params["article_id"])[:200])
+    if article is None:
+        return error_response(request, 404, "Ese artículo no está en la base de conocimiento.")
+    return desk_of(request).templates.TemplateResponse(request, "window/article.html", {
+        "article": mailing.sheet_article(article), "line": LINES.get(article.line, article.line)})
+
+
+def article_url(article_id: str) -> str:
+    return f"{PATH}/articulos/{article_id}"
+
+
+@requires(*STAFF)
 async def sheet_page(request: Request) -> Response:
     visit = await _viewable(request)
     if isinstance(visit, Response):
@@ -256,7 +271,7 @@ async def api_articles(request: Request) -> Response:
     articles = []
     for article in (kb.get(hit.article_id) for hit in hits):
         if article is not None:
-            articles.append({"id": article.id, "title": article.title, "summary": article.summary,
+            articles.append({"id": article.id, "title": article.title, "summary": article.summary, "url": article_url(article.id),
                              "line": LINES.get(article.line, article.line), "reviewed": article.last_reviewed.strftime("%d/%m/%Y")})
     return JSONResponse({"articles": articles})
 
@@ -355,6 +370,7 @@ async def api_erase(request: Request) -> Response:
 def routes() -> list[BaseRoute]:
     return [
         Route(PATH, window_page, methods=["GET"], name="window"),
+        Route(f"{PATH}/articulos/{{article_id:path}}", article_page, methods=["GET"], name="window_article"),
         Route(f"{PATH}/{{visit_id}}", visit_page, methods=["GET"], name="window_visit"),
         Route(f"{PATH}/{{visit_id}}/hoja", sheet_page, methods=["GET"], name="window_sheet"),
         Route(f"{API}/articulos", api_articles, methods=["GET"], name="api_window_articles"),

@@ -63,6 +63,12 @@ def test_a_walk_in_is_recorded_printed_to_pdf_and_emailed(window_desk, browser):
     page.get_by_role("button", name="Añadir tema").click()
     expect(page.get_by_role("list", name="Temas elegidos")).to_contain_text("contrato de trabajo")
     page.get_by_label("Buscar en la base de conocimiento").fill("contrato de trabajo en España")
+    with context.expect_page() as reading:  # the advisor opens the article to read it with the person
+        page.get_by_role("link", name=f"Abrir el artículo: {TITLE}").click()
+    article = watch(reading.value, errors)
+    expect(article.get_by_role("heading", name=TITLE, level=1)).to_be_visible()
+    expect(article.get_by_text("Actualizado:")).to_be_visible()
+    article.close()
     page.get_by_role("button", name=f"Elegir el artículo: {TITLE}").click()
     expect(page.get_by_role("list", name="Artículos elegidos")).to_contain_text(TITLE)
     expect(page.get_by_role("button", name=f"Elegido: {TITLE}")).to_be_disabled()

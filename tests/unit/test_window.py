@@ -239,6 +239,13 @@ async def test_record_a_walk_in_and_open_its_sheet(client, engine):
     assert "no tiene una plantilla aprobada por WhatsApp" in page.text and "no está configurado" in page.text
     found = (await client.get("/api/ventanilla/articulos", params={"q": "contrato de trabajo en España"})).json()["articles"]
     assert found[0]["id"] == ARTICLE and (await client.get("/api/ventanilla/articulos")).json() == {"articles": []}
+    opened = await client.get(found[0]["url"])  # the whole article, to read with the person
+    assert found[0]["url"] == f"/ventanilla/articulos/{ARTICLE}" and opened.status_code == 200
+    article = mailing.sheet_article(knowledge.load().get(ARTICLE))
+    assert article.title in opened.text and "Actualizado: " + article.reviewed in opened.text
+    assert article.sources[0][1] in opened.text
+    for missing in ("/ventanilla/articulos/no/existe", "/ventanilla/articulos/../../etc/passwd", "/ventanilla/articulos/%00"):
+        assert (await client.get(missing)).status_code == 404, missing
 
     for body, status, words in [(b"{no es json", 400, "JSON"), (b"[]", 400, "objeto"),
                                 (b'{"line": "emigrar", "email": "rosa@example.pe"}', 400, "consentimiento"),

@@ -160,7 +160,8 @@
     results.replaceChildren(...lastResults.map((article) => {
       const picked = chosen.some((c) => c.id === article.id);
       return el("li", {}, [
-        el("span", {}, [el("span", { className: "w-title", text: article.title }),
+        el("span", {}, [el("a", { className: "w-title", href: article.url, target: "_blank", rel: "noopener",
+                              text: article.title, "aria-label": "Abrir el artículo: " + article.title }),
                         el("span", { className: "w-summary", text: article.line + " · actualizado " + article.reviewed })]),
         el("button", { type: "button", className: "button w-button-secondary", "data-pick": article.id, disabled: picked,
                        "aria-label": (picked ? "Elegido: " : "Elegir el artículo: ") + article.title, text: picked ? "Elegido" : "Elegir" }),
