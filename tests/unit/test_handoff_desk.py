@@ -470,12 +470,15 @@ async def test_each_office_works_its_own_queue_and_a_conversation_can_move_betwe
     offices.set_offices(2, [arequipa.id])  # Beto works at Arequipa; Ana belongs to no office: the main one's queue
     events = [{"event": "user", "text": "Hola, vivo en Juliaca y quiero trabajar en Chile", "timestamp": 1.0},
               {"event": "user", "text": "soy de Ilo, quiero hablar con una persona", "timestamp": 2.0}]
-    routed = escalate(store, settings, sender_id="web:ilo", channel="web", reason="asked", slots={}, events=events)
+    # A Sunday, when Arequipa is closed, so the person is told its hours (the clock must not decide the test)
+    sunday = dt.datetime(2026, 11, 29, 15, tzinfo=dt.timezone.utc)
+    routed = escalate(store, settings, sender_id="web:ilo", channel="web", reason="asked", slots={}, events=events, at=sunday)
     assert routed.ticket.office_id == lima.id  # Juliaca (Puno) first: no office serves Puno, so Lima's queue
     offices.update(arequipa.id, region_list="Arequipa, Moquegua, Puno")
-    routed = escalate(store, settings, sender_id="web:juliaca", channel="web", reason="asked", slots={}, events=events)
+    routed = escalate(store, settings, sender_id="web:juliaca", channel="web", reason="asked", slots={}, events=events,
+                      at=sunday + dt.timedelta(minutes=1))
     assert routed.ticket.office_id == arequipa.id and "de lunes a viernes de 8:00 a 13:00" in routed.messages[0]["text"]
-    unrouted = ticket(store, "web:antiguo")  # opened before offices existed: the main office's
+    unrouted = ticket(store, "web:antiguo", at=sunday + dt.timedelta(minutes=2))  # opened before offices existed: the main office's
 
     ana, beto, julia = await logged_in(app, 1), await logged_in(app, 2), await logged_in(app, 3)
     seen = {name: [(t["id"], t["position"]) for t in (await client.get("/api/cola")).json()["waiting"]]
