@@ -172,7 +172,8 @@ def visit_json(visit: Visit, kb: Any, mail_ready: bool) -> dict[str, Any]:
         "emailed_label": _clock(visit.emailed_at),
         "whatsapp_sent_label": _clock(visit.whatsapp_sent_at),
         "whatsapp_waiting_label": _clock(visit.whatsapp_waiting_since),
-        "last_error": visit.last_error,
+        "email_error": visit.email_error,
+        "whatsapp_error": visit.whatsapp_error,
         "can_email": bool(mail_ready and visit.contact_email and articles),
         "can_whatsapp": bool(visit.contact_whatsapp and articles and visit.whatsapp_sent_at is None
                              and visit.whatsapp_waiting_since is None),

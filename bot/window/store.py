@@ -77,9 +77,10 @@ class Visit:
     consent_at: dt.datetime | None
     contact_erased_at: dt.datetime | None
     emailed_at: dt.datetime | None
-    last_error: str | None = None  # the last failed send, if it failed after the last success
+    email_error: str | None = None  # why the last e-mail send failed, if it failed after the last success
     whatsapp_sent_at: dt.datetime | None = None  # the articles went out to WhatsApp
     whatsapp_waiting_since: dt.datetime | None = None  # a template was sent; the articles wait for the person's answer
+    whatsapp_error: str | None = None  # why the last WhatsApp attempt failed or its wait ended, likewise
 
     @property
     def has_contact(self) -> bool:
@@ -203,14 +204,16 @@ def new_reference(year: int) -> str:
     return f"{REFERENCE_PREFIX}-{year:04d}-" + "".join(secrets.choice(ALPHABET) for _ in range(5))
 
 
-def _visit(row: RowMapping, last_error: str | None = None) -> Visit:
+def _visit(row: RowMapping, errors: Mapping[str, str] | None = None) -> Visit:
+    errors = errors or {}
     return Visit(
         id=row["id"], reference=row["reference"], created_at=aware(row["created_at"]), advisor_id=row["advisor_id"],
         office=row["office"], line=row["line"], country=row["country"], topics=tuple(row["topics"] or ()),
         articles=tuple(row["articles"] or ()), referred=bool(row["referred"]), referred_to=row["referred_to"],
         contact_email=row["contact_email"], contact_whatsapp=row["contact_whatsapp"], consent_at=aware(row["consent_at"]),
-        contact_erased_at=aware(row["contact_erased_at"]), emailed_at=aware(row["emailed_at"]), last_error=last_error,
-        whatsapp_sent_at=aware(row["whatsapp_sent_at"]), whatsapp_waiting_since=aware(row["whatsapp_waiting_since"]))
+        contact_erased_at=aware(row["contact_erased_at"]), emailed_at=aware(row["emailed_at"]), email_error=errors.get("correo"),
+        whatsapp_sent_at=aware(row["whatsapp_sent_at"]), whatsapp_waiting_since=aware(row["whatsapp_waiting_since"]),
+        whatsapp_error=errors.get("whatsapp"))
 
 
 class WindowStore:
@@ -251,13 +254,20 @@ class WindowStore:
     def get(self, visit_id: int) -> Visit | None:
         with self.engine.connect() as conn:
             row = conn.execute(select(window_visits).where(window_visits.c.id == visit_id)).mappings().first()
-            return _visit(row, self._last_error(conn, row)) if row else None
+            return _visit(row, self._errors(conn, row)) if row else None
 
     @staticmethod
-    def _last_error(conn: Any, row: RowMapping) -> str | None:
-        last = conn.execute(select(window_sends.c.ok, window_sends.c.detail).where(window_sends.c.visit_id == row["id"])
-                            .order_by(window_sends.c.id.desc()).limit(1)).first()
-        return last.detail if last is not None and not last.ok else None
+    def _errors(conn: Any, row: RowMapping) -> dict[str, str]:
+        """Per channel, why its last attempt failed (none when it went through): an e-mail that bounced says
+        nothing of the WhatsApp messages, and the other way round."""
+        errors: dict[str, str] = {}
+        seen: set[str] = set()
+        for send in conn.execute(select(window_sends.c.channel, window_sends.c.ok, window_sends.c.detail)
+                                 .where(window_sends.c.visit_id == row["id"]).order_by(window_sends.c.id.desc())):
+            if send.channel not in seen and not send.ok:
+                errors[send.channel] = send.detail or ""
+            seen.add(send.channel)
+        return errors
 
     def recent(self, advisor_id: int | None = None, since: dt.datetime | None = None, limit: int = 50) -> list[Visit]:
         """The latest consultations, newest first: of one advisor and/or since a moment (today at the window)."""
@@ -267,7 +277,7 @@ class WindowStore:
         if since is not None:
             query = query.where(window_visits.c.created_at >= since)
         with self.engine.connect() as conn:
-            return [_visit(row, self._last_error(conn, row)) for row in conn.execute(query).mappings()]
+            return [_visit(row, self._errors(conn, row)) for row in conn.execute(query).mappings()]
 
     def erase(self, visit_id: int) -> bool:
         """Delete a record (one made by mistake) with its sends; False when there was none."""

@@ -63,10 +63,11 @@ class WindowSettingsError(ValueError):
 class WhatsAppNotSent(Exception):
     """The articles could not go out; the message says why, in Spanish, for the advisor."""
 
-    def __init__(self, message: str, status: int = 400, code: str | None = None) -> None:
+    def __init__(self, message: str, status: int = 400, code: str | None = None, *, retry: bool = False) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
+        self.retry = retry  # nothing went out and it may later (Rasa away), as opposed to a refusal
 
 
 def template_sid(env: Mapping[str, str] | None = None) -> str | None:
@@ -171,7 +172,18 @@ class WindowWhatsApp:
             raise WhatsAppNotSent("Ese número pidió no recibir mensajes del servicio (respondió BAJA): no se le envía "
                                   "nada hasta que vuelva a escribir. Entregue la hoja impresa.", 409, "whatsapp_baja")
         if can_write_freely(person, at):
-            await self._deliver(visit, articles, advisor_id, at)
+            # Articles waiting for an answer to the template are the worker's too: whoever claims the wait sends
+            # them, so an advisor's click and the worker's round right after the person's "hola" send them once.
+            since = visit.whatsapp_waiting_since
+            if since is not None and not await self._run(self.store.claim_waiting, visit.id):
+                raise WhatsAppNotSent("La información ya está saliendo por WhatsApp: la persona acaba de responder a "
+                                      "la plantilla.", 409)
+            try:
+                await self._deliver(visit, articles, advisor_id, at)
+            except WhatsAppNotSent as exc:
+                if since is not None and exc.retry:  # Rasa away: the worker sends them when it is back
+                    await self._run(self.store.wait_again, visit.id, since)
+                raise
             return "sent"
         if visit.whatsapp_waiting_since is not None:
             raise WhatsAppNotSent("La plantilla ya se envió: la información sale en cuanto la persona responda.", 409)
@@ -195,7 +207,7 @@ class WindowWhatsApp:
         except RasaUnavailable as exc:
             await self._run(self.store.failed, visit.id, CHANNEL, f"el asistente no respondió ({exc})", advisor_id, at)
             raise WhatsAppNotSent("No se pudo enviar: el asistente no responde en este momento. No se envió nada; puede "
-                                  "volver a intentarlo.", 502, "envio_fallido") from None
+                                  "volver a intentarlo.", 502, "envio_fallido", retry=True) from None
         except RasaRefused as exc:
             logger.warning("window: WhatsApp refused the messages of %s: %s", visit.reference,
                            scrubbed(str(exc), visit.contact_whatsapp or ""))

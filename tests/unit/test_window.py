@@ -111,9 +111,9 @@ def test_record_list_get_and_erase(engine, kb):
     assert store.get(other.id).referred_to == "Migraciones" and store.get(999_999) is None
 
     store.failed(first.id, "correo", "451 try again", ana)
-    assert store.get(first.id).last_error == "451 try again" and store.get(first.id).emailed_at is None
+    assert store.get(first.id).email_error == "451 try again" and store.get(first.id).emailed_at is None
     store.sent(first.id, "correo", ana)
-    assert store.get(first.id).last_error is None and store.get(first.id).emailed_at is not None
+    assert store.get(first.id).email_error is None and store.get(first.id).emailed_at is not None
 
     assert store.erase(first.id) and store.get(first.id) is None and not store.erase(first.id)
     with engine.connect() as conn:
@@ -307,11 +307,11 @@ async def test_the_articles_go_by_email_and_a_refused_send_is_retried(client, en
         assert "puede volver a intentarlo" in failed.json()["message"] and EMAIL not in failed.json()["message"]
         assert smtp.received == []
         after_failure = (await client.get(f"/api/ventanilla/registros/{visit['id']}")).json()["visit"]
-        assert after_failure["emailed_at"] is None and "451" in after_failure["last_error"]
+        assert after_failure["emailed_at"] is None and "451" in after_failure["email_error"]
 
         sent = await client.post(f"/api/ventanilla/registros/{visit['id']}/correo")  # the advisor tries again
 
-        assert sent.status_code == 200 and sent.json()["visit"]["emailed_at"] and sent.json()["visit"]["last_error"] is None
+        assert sent.status_code == 200 and sent.json()["visit"]["emailed_at"] and sent.json()["visit"]["email_error"] is None
         [message] = smtp.received
         assert smtp.envelopes == [(SERVICE_ADDRESS, [EMAIL])]
         assert message["To"] == EMAIL and visit["reference"] in message["Subject"]

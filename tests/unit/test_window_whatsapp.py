@@ -20,6 +20,7 @@ from bot import knowledge
 from bot.desk.app import create_app
 from bot.desk.settings import DeskSettings
 from bot.handoff.rasa_api import RasaApi
+from bot.store.clock import now
 from bot.store.schema import contacts
 from bot.window import whatsapp
 from bot.window.schema import window_sends
@@ -156,6 +157,33 @@ async def test_two_desk_processes_send_the_waited_articles_once(engine, rasa, kb
     assert len(rasa.requests) == 2
 
 
+async def test_an_advisors_click_and_the_workers_round_send_the_waited_articles_once(engine, rasa, kb):
+    wrote(engine, None)
+    window = sender(engine, rasa, kb)
+    await window.send(visit_with_phone(engine), None, at=T0)
+    store = WindowStore(engine)
+    [waiting] = store.waiting()
+    wrote(engine, T0 + dt.timedelta(minutes=1))  # "hola": the advisor clicks again as the worker's round runs
+    await window.deliver_waiting(T0 + dt.timedelta(minutes=2))  # the round went first; the click read the visit before
+    with pytest.raises(WhatsAppNotSent, match="ya está saliendo") as refused:
+        await window.send(waiting, None, at=T0 + dt.timedelta(minutes=2))
+    assert refused.value.status == 409 and len(rasa.requests) == 2  # the template, the articles: once
+
+    wrote(engine, None)  # a second consultation: the template again; the advisor's click, Rasa away, goes first
+    await window.send(visit_with_phone(engine), None, at=T0 + dt.timedelta(minutes=3))
+    [second] = store.waiting()
+    wrote(engine, T0 + dt.timedelta(minutes=4))
+    rasa.status = 503
+    with pytest.raises(WhatsAppNotSent, match="no responde") as away:
+        await window.send(second, None, at=T0 + dt.timedelta(minutes=4))
+    assert away.value.retry and store.get(second.id).whatsapp_waiting_since == T0 + dt.timedelta(minutes=3)
+    rasa.status = 200
+    before = len(rasa.requests)
+    assert await window.send(store.get(second.id), None, at=T0 + dt.timedelta(minutes=5)) == "sent"
+    await window.deliver_waiting(T0 + dt.timedelta(minutes=6))
+    assert len(rasa.requests) == before + 1 and store.waiting() == []  # the articles once, by the click
+
+
 async def test_while_rasa_is_away_the_articles_wait_again(engine, rasa, kb):
     wrote(engine, None)
     visit = visit_with_phone(engine)
@@ -195,7 +223,7 @@ async def test_an_answer_of_baja_ends_the_wait_without_sending(engine, rasa, kb)
     await window.deliver_waiting(T0 + dt.timedelta(minutes=2))
     after = WindowStore(engine).get(visit.id)
     assert len(rasa.requests) == 1 and after.whatsapp_waiting_since is None and after.whatsapp_sent_at is None
-    assert "BAJA" in after.last_error
+    assert "BAJA" in after.whatsapp_error
 
 
 async def test_the_wait_ends_after_a_week(engine, rasa, kb):
@@ -207,7 +235,7 @@ async def test_the_wait_ends_after_a_week(engine, rasa, kb):
     assert WindowStore(engine).get(visit.id).whatsapp_waiting_since == T0
     await window.deliver_waiting(T0 + whatsapp.WAIT + dt.timedelta(minutes=1))
     after = WindowStore(engine).get(visit.id)
-    assert after.whatsapp_waiting_since is None and "7 días" in after.last_error
+    assert after.whatsapp_waiting_since is None and "7 días" in after.whatsapp_error
     wrote(engine, T0 + whatsapp.WAIT + dt.timedelta(minutes=2))  # an answer after that is the assistant's
     await window.deliver_waiting(T0 + whatsapp.WAIT + dt.timedelta(minutes=3))
     assert len(rasa.requests) == 1
@@ -234,12 +262,16 @@ async def test_a_refusal_is_recorded_and_can_be_retried(engine, rasa, kb):
         await window.send(visit, None, at=T0)
     assert refused.value.status == 502
     failed = WindowStore(engine).get(visit.id)
-    assert failed.whatsapp_sent_at is None and "WhatsApp no aceptó" in failed.last_error and PHONE not in failed.last_error
+    assert failed.whatsapp_sent_at is None and "WhatsApp no aceptó" in failed.whatsapp_error and PHONE not in failed.whatsapp_error
+    assert failed.email_error is None  # each door says its own: the e-mail was not tried
+    WindowStore(engine).failed(visit.id, "correo", "451 try again", None, T0)
     rasa.status = 200
     assert await window.send(failed, None, at=T0 + dt.timedelta(minutes=1)) == "sent"
     with engine.connect() as conn:
         assert [r.ok for r in conn.execute(select(window_sends.c.ok).where(window_sends.c.visit_id == visit.id)
-                                           .order_by(window_sends.c.id))] == [False, True]
+                                           .order_by(window_sends.c.id))] == [False, False, True]
+    after = WindowStore(engine).get(visit.id)
+    assert after.whatsapp_error is None and after.email_error == "451 try again"  # WhatsApp's success clears only its own
 
 
 # --- the desk's API -----------------------------------------------------------------------------------
@@ -274,6 +306,12 @@ async def test_the_desk_sends_to_whatsapp_and_says_what_happened(client, engine,
     assert again.status_code == 409 and "plantilla ya se envió" in again.json()["message"]
     page = await client.get(f"/ventanilla/{visit['id']}")
     assert "la información sale en cuanto la persona responda" in page.text
+    wrote(engine, now(), opted_out=True)  # the person answered BAJA: the wait ends, said where WhatsApp is
+    await WindowWhatsApp(WindowStore(engine), RasaApi(rasa.url, SECRET), TEMPLATE, knowledge.load).deliver_waiting()
+    page = await client.get(f"/ventanilla/{visit['id']}")
+    assert "No se envió por WhatsApp: la persona respondió BAJA." in page.text and "por correo falló" not in page.text
+    assert [v["whatsapp_error"] for v in (await client.get("/api/ventanilla/registros")).json()["visits"]] == [
+        "la persona respondió BAJA"]
 
     other = await client.post("/api/ventanilla/registros", json={"line": "emigrar", "articles": [ARTICLE]})
     no_phone = await client.post(f"/api/ventanilla/registros/{other.json()['visit']['id']}/whatsapp", json={})

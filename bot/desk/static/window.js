@@ -220,9 +220,9 @@
 
   // today's consultations
   function row(visit) {
-    const mail = visit.emailed_at ? "Enviado" : visit.last_error && visit.email ? "Falló" : visit.email ? "Pendiente" : "—";
+    const mail = visit.emailed_at ? "Enviado" : visit.email_error && visit.email ? "Falló" : visit.email ? "Pendiente" : "—";
     const whatsapp = visit.whatsapp_sent_label ? "Enviado" : visit.whatsapp_waiting_label ? "Espera respuesta"
-      : visit.whatsapp ? "Pendiente" : "—";
+      : visit.whatsapp_error && visit.whatsapp ? "No enviado" : visit.whatsapp ? "Pendiente" : "—";
     return el("tr", {}, [
       el("td", { text: (visit.created_label || "").slice(-5) }),
       el("td", {}, [el("a", { href: visit.url, text: visit.reference })]),
