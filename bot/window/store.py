@@ -260,14 +260,11 @@ class WindowStore:
     def _errors(conn: Any, row: RowMapping) -> dict[str, str]:
         """Per channel, why its last attempt failed (none when it went through): an e-mail that bounced says
         nothing of the WhatsApp messages, and the other way round."""
-        errors: dict[str, str] = {}
-        seen: set[str] = set()
+        latest: dict[str, Any] = {}
         for send in conn.execute(select(window_sends.c.channel, window_sends.c.ok, window_sends.c.detail)
                                  .where(window_sends.c.visit_id == row["id"]).order_by(window_sends.c.id.desc())):
-            if send.channel not in seen and not send.ok:
-                errors[send.channel] = send.detail or ""
-            seen.add(send.channel)
-        return errors
+            latest.setdefault(send.channel, send)
+        return {channel: send.detail or "" for channel, send in latest.items() if not send.ok}
 
     def recent(self, advisor_id: int | None = None, since: dt.datetime | None = None, limit: int = 50) -> list[Visit]:
         """The latest consultations, newest first: of one advisor and/or since a moment (today at the window)."""
